@@ -1,0 +1,127 @@
+"""Process environment that must be settled before Keras is imported.
+
+Keras fixes its backend when it is first imported, and TensorFlow prints a lot at import. Both are
+settled here, and this module imports neither, so the CLI can call :func:`select_backend` first.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import threading
+from typing import Iterator
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+_BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+class BackendError(RuntimeError):
+    """The requested Keras backend cannot be used in this process."""
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ and oneDNN start-up chatter unless the user asked for it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration (TensorFlow's C++ start-up lines).
+
+    TensorFlow 2.21 writes oneDNN/CUDA notices from C++ before logging is configured, so
+    ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them. Python exceptions still propagate (and print after).
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. captured streams): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+_ABSL_LINE = re.compile(rb"^(?:[IWE]\d{4} |WARNING: All log messages before absl)")
+
+
+def filter_native_stderr() -> None:
+    """For the CLI: drop TensorFlow's native log lines (absl format) for the rest of the process.
+
+    Python keeps writing to the real stderr (``sys.stderr`` is re-opened on a duplicate of it); file
+    descriptor 2, where C++ code writes, becomes a pipe whose lines are forwarded unless they look like
+    ``E0000 00:00:... file.cc:123] ...``. ``REPRO_NATIVE_LOGS=1`` turns the filter off.
+    """
+    if os.environ.get("REPRO_NATIVE_LOGS") == "1":
+        return
+    try:
+        sys.stderr.flush()
+        real = os.dup(2)
+    except (OSError, ValueError):
+        return
+    sys.stderr = os.fdopen(os.dup(real), "w", buffering=1, encoding="utf-8", errors="replace")
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump():
+        with os.fdopen(read_end, "rb") as pipe:
+            for line in pipe:
+                if not _ABSL_LINE.match(line):
+                    os.write(real, line)
+
+    threading.Thread(target=pump, name="native-stderr-filter", daemon=True).start()
+
+
+def import_keras_quietly():
+    """Import keras (and its backend) with the native start-up chatter hidden; return the module."""
+    quiet_tensorflow()
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    with native_stderr_silenced():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device probing prints too; do it now, silenced
+            tf.get_logger().setLevel("ERROR")  # retracing notices for the many tiny models we build
+    return keras
+
+
+def select_backend(name: str | None) -> str:
+    """Make ``name`` the Keras backend of this process; return the backend in force.
+
+    Must run before ``import keras``. ``None`` keeps ``$KERAS_BACKEND`` (or Keras's default,
+    TensorFlow). Raises :class:`BackendError` with one clear sentence when the backend's package is
+    not installed or Keras was already imported with another backend.
+    """
+    quiet_tensorflow()
+    if name is None:
+        name = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if "keras" in sys.modules:
+        import keras  # already imported: only check that it agrees
+
+        current = keras.backend.backend()
+        if current != name:
+            raise BackendError(
+                f"Keras is already running on {current!r} in this process; "
+                f"start a new process with KERAS_BACKEND={name} to use {name!r}"
+            )
+        return name
+    import importlib.util
+
+    if importlib.util.find_spec(_BACKEND_MODULES[name]) is None:
+        hint = {"jax": "pip install 'jax[cpu]'", "torch": "pip install torch"}.get(name, "pip install tensorflow")
+        raise BackendError(f"backend {name!r} is not installed ({hint})")
+    os.environ["KERAS_BACKEND"] = name
+    return name

@@ -1,0 +1,258 @@
+"""`repro`: list, inspect, run and compare reproductions of the lecture's claims.
+
+This file is intentionally thin: the work is in ``keras_repro.registry``, ``runner`` and ``results``.
+Keras is imported only inside commands, after ``--backend`` has been applied.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # user-facing output: no C++ notices (set before keras)
+
+from keras_repro import _env  # noqa: E402
+
+
+PROFILE_HELP = ("smoke: seconds, for tests (verdicts inconclusive); default: real verdicts within ~3 min each on "
+                "a 2-core CPU; full: paper-scale settings and real datasets (GPU).")
+
+
+def _registry():
+    _env.import_keras_quietly()
+    from keras_repro import registry
+
+    return registry
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="keras-repro", prog_name="repro")
+def main():
+    """Reproduce the classic claims of deep learning and see, with numbers, whether they hold.
+
+    \b
+    Typical session:
+      repro list                      every reproduction with its claim IDs
+      repro show vgg_progressive      the claims, their rules, the config, the latest verdicts
+      repro run vgg_progressive       train, measure, and print a verdict per claim
+      repro compare xor@latest results/xor/<run_id>
+
+    Each run writes results/NAME/<run_id>/ with claims.csv (verdict per claim), the other tables
+    (CSV + Markdown), plots, models (.keras) and run.json (status and provenance).
+    """
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (name, title, claims, module).")
+def list_cmd(as_json: bool):
+    """List every reproduction with its title and claim IDs."""
+    registry = _registry()
+    repros = registry.all_reproductions()
+    if as_json:
+        click.echo(json.dumps([{"name": r.name, "title": r.title, "claims": r.claim_ids, "module": r.module}
+                               for r in repros], indent=2))
+        return
+    width = max(len(r.name) for r in repros)
+    for r in repros:
+        click.echo(f"{r.name:<{width}}  {', '.join(r.claim_ids):<22} {r.title}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Where to look for earlier runs.")
+def show(name: str, results_dir: Path):
+    """Show a reproduction's claims (statement and rule), its config, and the latest verdicts."""
+    registry = _registry()
+    from keras_repro import config as config_mod
+    from keras_repro import results
+
+    try:
+        repro = registry.get(name)
+    except registry.UnknownReproduction as exc:
+        _fail(str(exc), 2)
+    click.secho(f"{repro.name}: {repro.title}", bold=True)
+    if repro.description:
+        click.echo("\n" + repro.description + "\n")
+    for claim in repro.claims:
+        click.secho(f"{claim.id}", bold=True, nl=False)
+        click.echo(f"  {claim.statement}")
+        click.echo(f"      rule: {claim.rule.describe()}")
+        if claim.note:
+            click.echo(f"      note: {claim.note}")
+    click.echo("\nconfig (default profile; change with --set key=value):")
+    for field, type_name, default in config_mod.describe_fields(repro.config):
+        changes = ", ".join(f"{p}={repro.config.PROFILES[p][field]!r}" for p in ("smoke", "full")
+                            if field in repro.config.PROFILES.get(p, {}))
+        click.echo(f"  {field} ({type_name}) = {default!r}" + (f"   [{changes}]" if changes else ""))
+    runs, problems = results.list_runs(results_dir, repro.name)
+    for problem in problems:
+        click.echo(f"warning: skipped a run folder: {problem}", err=True)
+    done = [r for r in runs if r.status == results.COMPLETED]
+    if not done:
+        click.echo(f"\nno completed run under {results_dir / repro.name} yet: repro run {repro.name}")
+        return
+    latest = done[-1]
+    click.echo(f"\nlatest verdicts ({latest.path}, profile {latest.info.get('profile')}, "
+               f"seed {latest.info.get('seed')}, {latest.info.get('backend')}, commit "
+               f"{(latest.info.get('git_commit') or 'unknown')[:10]}):")
+    try:
+        table = latest.table(results.CLAIMS_TABLE)
+    except results.ResultsError as exc:
+        _fail(str(exc))
+    for row in table.fillna("").itertuples(index=False):
+        click.echo(f"  {row.claim_id:<6} {row.verdict:<15} {row.measured}")
+        if row.note:
+            click.echo(f"         {row.note}")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "run_all", is_flag=True, help="Run every registered reproduction.")
+@click.option("--profile", type=click.Choice(["smoke", "default", "full"]), default="default", show_default=True,
+              help=PROFILE_HELP)
+@click.option("--backend", type=click.Choice(list(_env.BACKENDS)), default=None,
+              help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base seed: same seed, backend and machine "
+              "give the same numbers.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override a config field (repeatable), e.g. --set epochs=5 --set widths=8,16.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Results folder; each run goes to OUT/NAME/<run_id>/.")
+def run(names, run_all, profile, backend, seed, settings, out):
+    """Run reproductions and print a verdict per claim.
+
+    \b
+    Examples:
+      repro run xor
+      repro run xor universal_approximation --profile smoke
+      repro run vgg_progressive --set dataset=tfds:cifar10 --profile full --backend jax
+    """
+    try:
+        _env.select_backend(backend)
+    except _env.BackendError as exc:
+        _fail(str(exc))
+    if not names and not run_all:
+        _fail("name at least one reproduction (see `repro list`) or pass --all", 2)
+    registry = _registry()
+    from keras_repro import config as config_mod
+    from keras_repro import results, runner
+
+    try:
+        repros = registry.all_reproductions() if run_all else [registry.get(n) for n in dict.fromkeys(names)]
+    except registry.UnknownReproduction as exc:
+        _fail(str(exc), 2)
+    try:
+        overrides = config_mod.parse_overrides(settings)
+        for repro in repros:  # validate everything before running anything
+            config_mod.make_config(repro.config, profile, overrides)
+        results.check_writable(out)
+    except (config_mod.ConfigError, results.ResultsError) as exc:
+        _fail(str(exc), 2 if isinstance(exc, config_mod.ConfigError) else 1)
+
+    rows, failed = [], []
+    for repro in repros:
+        click.secho(f"== {repro.name}: {repro.title} ({profile} profile, seed {seed})", bold=True, err=True)
+        try:
+            outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
+                                              log=lambda m: click.echo(m, err=True), command=sys.argv)
+        except KeyboardInterrupt:
+            click.echo(f"\ninterrupted: {repro.name} marked failed; earlier runs untouched", err=True)
+            sys.exit(130)
+        except Exception as exc:  # report, keep going with the next reproduction
+            failed.append(repro.name)
+            click.secho(f"{repro.name} failed: {exc.__class__.__name__}: {exc} (traceback in its run.json)",
+                        fg="red", err=True)
+            continue
+        click.echo(f"   results: {outcome.path}  ({outcome.seconds:.1f} s)", err=True)
+        rows += [(repro.name, c) for c in outcome.claims]
+    if rows:
+        _print_verdicts(rows)
+    if failed:
+        _fail(f"{len(failed)} reproduction(s) failed: {', '.join(failed)}")
+
+
+def _print_verdicts(rows):
+    colours = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
+    click.echo("")
+    name_w = max(len(n) for n, _ in rows)
+    click.echo(f"{'reproduction':<{name_w}}  claim   {'verdict':<15} measured")
+    for name, c in rows:
+        measured = c.measured_text()
+        if len(measured) > 90:
+            measured = measured[:87] + "..."
+        click.echo(f"{name:<{name_w}}  {c.claim_id:<7} " + click.style(f"{c.verdict:<15}", fg=colours.get(c.verdict))
+                   + f" {measured}")
+
+
+@main.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Where NAME@latest and NAME@<run_id> are looked up.")
+def compare(a: str, b: str, results_dir: Path):
+    """Compare two runs table by table: A and B are run folders, NAME@latest or NAME@<run_id>.
+
+    Exits with status 1 when a claim went from reproduced (A) to not reproduced (B), so it can gate CI.
+    """
+    import pandas as pd
+
+    from keras_repro import results
+
+    try:
+        run_a, run_b = results.resolve_run(a, results_dir), results.resolve_run(b, results_dir)
+        comparison = results.compare_runs(run_a, run_b)
+    except results.ResultsError as exc:
+        _fail(str(exc))
+    click.echo(f"A: {run_a.path}  ({run_a.info.get('profile')}, seed {run_a.info.get('seed')}, "
+               f"{run_a.info.get('backend')}, {(run_a.info.get('git_commit') or 'unknown')[:10]})")
+    click.echo(f"B: {run_b.path}  ({run_b.info.get('profile')}, seed {run_b.info.get('seed')}, "
+               f"{run_b.info.get('backend')}, {(run_b.info.get('git_commit') or 'unknown')[:10]})")
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_colwidth", 60):
+        for table in comparison.tables:
+            click.secho(f"\n## {table.name}" + (f"  ({table.note})" if table.note else ""), bold=True)
+            if not table.frame.empty:
+                click.echo(table.frame.to_string(index=False))
+    click.secho("\n## verdict changes", bold=True)
+    if comparison.verdict_changes.empty:
+        click.echo("none")
+    else:
+        click.echo(comparison.verdict_changes.to_string(index=False))
+    if not comparison.regressions.empty:
+        _fail(f"{len(comparison.regressions)} claim(s) went from reproduced to not reproduced: "
+              + ", ".join(comparison.regressions["claim_id"]))
+
+
+def _add_optional_commands():
+    """Commands from other modules (data sources, benchmarks), when present."""
+    try:
+        from keras_repro.data import commands
+    except ImportError:
+        return
+    for name in ("data", "bench"):
+        group = getattr(commands, name, None)
+        if group is not None:
+            main.add_command(group)
+
+
+_add_optional_commands()
+
+
+
+def entry():
+    """Console-script entry point: the CLI with TensorFlow's native log lines filtered out."""
+    _env.filter_native_stderr()
+    main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,67 @@
+"""Where a number came from: git commit, package versions, backend, device, machine."""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+PACKAGES = ("keras-repro", "keras", "tensorflow", "jax", "jaxlib", "torch", "numpy", "scipy", "pandas",
+            "scikit-learn", "scikit-image", "tensorflow-datasets", "matplotlib")
+
+
+def package_versions() -> dict[str, str | None]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_state(start: Path | None = None) -> dict[str, object]:
+    """The commit and dirty flag of the checkout that holds this package (or ``start``)."""
+    where = Path(start or Path(__file__).resolve().parent)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+        return {"git_commit": commit, "git_dirty": bool(status.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "git_dirty": None}
+
+
+def device_description() -> str:
+    """The accelerator Keras computes on, in words (imports the active backend)."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                return f"{len(gpus)} GPU(s): " + ", ".join(
+                    tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus)
+        elif backend == "jax":
+            import jax
+
+            devices = jax.devices()
+            if devices and devices[0].platform != "cpu":
+                return f"{len(devices)} {devices[0].platform.upper()}(s): {devices[0].device_kind}"
+        elif backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return f"{torch.cuda.device_count()} GPU(s): {torch.cuda.get_device_name(0)}"
+    except Exception as exc:  # device probing must never break a run
+        return f"unknown ({exc.__class__.__name__})"
+    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def machine() -> dict[str, str]:
+    return {"platform": platform.platform(), "python": platform.python_version(), "hostname": platform.node()}

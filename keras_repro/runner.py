@@ -1,0 +1,231 @@
+"""Running one reproduction: config, seeds, run folder, provenance, verdicts.
+
+``run_reproduction`` creates ``<out>/<name>/<run_id>/``, records ``run.json`` with status
+``running``, hands a :class:`Context` to the reproduction, evaluates every declared claim on what it
+measured, writes ``claims.csv`` and marks the run ``completed``. Any exception (including Ctrl-C)
+marks the run ``failed`` with the error, and is re-raised; earlier runs are never touched.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from keras_repro import claims as claims_mod
+from keras_repro import provenance, results
+from keras_repro.config import ReproConfig, make_config
+from keras_repro.registry import Reproduction
+from keras_repro.training import Runtime
+
+
+class ReproductionError(RuntimeError):
+    """A reproduction broke its contract (e.g. measured nothing for a declared claim)."""
+
+
+class Context:
+    """What a reproduction's ``run(ctx)`` works with: config, seed, output, measurements."""
+
+    def __init__(self, repro: Reproduction, config: ReproConfig, profile: str, seed: int, folder: Path,
+                 log: Callable[[str], None]):
+        self.name = repro.name
+        self.config = config
+        self.profile = profile
+        self.seed = seed
+        self.out = folder
+        self._repro = repro
+        self._log = log
+        self._claim_ids = set(repro.claim_ids)
+        self.measurements: dict[str, dict[str, Any]] = {cid: {} for cid in repro.claim_ids}
+        self.notes: dict[str, list[str]] = {cid: [] for cid in repro.claim_ids}
+        self.inconclusive_reasons: dict[str, str] = {}
+        self.tables: list[dict[str, Any]] = []
+        self.artifacts: list[str] = []
+        self.runtime = Runtime(log=self.progress)
+        self._started = time.monotonic()
+
+    # -- output ---------------------------------------------------------------------------------
+    def progress(self, message: str) -> None:
+        """One line of progress, prefixed with the elapsed time and the reproduction's name."""
+        elapsed = time.monotonic() - self._started
+        self._log(f"[{self.name} {elapsed:6.1f}s] {message}")
+
+    def _check_claim(self, claim_id: str) -> None:
+        if claim_id not in self._claim_ids:
+            raise ReproductionError(f"{self.name} does not declare claim {claim_id!r} "
+                                    f"(declared: {', '.join(sorted(self._claim_ids))})")
+
+    def measure(self, claim_id: str, **values: Any) -> None:
+        """Record measurements that ``claim_id``'s rule reads (and any others worth showing with it)."""
+        self._check_claim(claim_id)
+        self.measurements[claim_id].update({k: _plain(v) for k, v in values.items()})
+
+    def note(self, claim_id: str, text: str) -> None:
+        """Add an explanation shown with the claim's verdict (an erratum, why it failed, ...)."""
+        self._check_claim(claim_id)
+        self.notes[claim_id].append(text)
+
+    def inconclusive(self, claim_id: str, reason: str) -> None:
+        """Declare that the claim cannot be judged in this run (only: a required dataset is absent)."""
+        self._check_claim(claim_id)
+        self.inconclusive_reasons[claim_id] = reason
+
+    def table(self, name: str, df: pd.DataFrame, keys: list[str] | None = None, caption: str = "") -> None:
+        """Write a result table as CSV + Markdown. ``keys``: columns identifying a row (for compare)."""
+        if name == results.CLAIMS_TABLE or any(t["name"] == name for t in self.tables):
+            raise ReproductionError(f"table name {name!r} is reserved or already used")
+        if keys is None:
+            keys = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+        missing = [k for k in keys if k not in df.columns]
+        if missing:
+            raise ReproductionError(f"table {name!r}: key columns {missing} are not in the table")
+        results.write_table(self.out, name, df.reset_index(drop=True), caption)
+        self.tables.append({"name": name, "keys": list(keys), "rows": int(len(df))})
+
+    def figure(self, name: str, fig) -> Path:
+        """Save a matplotlib figure as ``name.png`` in the run folder and close it."""
+        import matplotlib.pyplot as plt
+
+        path = self.out / f"{name}.png"
+        with results.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        plt.close(fig)
+        self.artifacts.append(path.name)
+        return path
+
+    def save_model(self, name: str, model) -> Path:
+        """Save ``model`` as ``name.keras`` in the run folder (loadable after ``import keras_repro``)."""
+        path = self.out / f"{name}.keras"
+        with results.atomic_path(path) as tmp:
+            model.save(tmp)
+        self.artifacts.append(path.name)
+        return path
+
+    # -- randomness and training -----------------------------------------------------------------
+    def seed_for(self, *parts: int) -> int:
+        """A seed derived from the run's seed and ``parts`` (e.g. a repeat index), stable across runs."""
+        return int(np.random.SeedSequence([self.seed, *parts]).generate_state(1)[0] % (2**31 - 1))
+
+    def rng(self, *parts: int) -> np.random.Generator:
+        return np.random.default_rng(self.seed_for(*parts))
+
+    def scope(self):
+        return self.runtime.scope()
+
+    def fit(self, model, *args, **kwargs):
+        return self.runtime.fit(model, *args, **kwargs)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass
+class RunOutcome:
+    path: Path
+    claims: list[claims_mod.ClaimResult]
+    seconds: float
+
+
+def set_global_seed(seed: int) -> None:
+    """Seed Python, NumPy and the backend; on TensorFlow also switch on op determinism."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except RuntimeError:  # already enabled in this process
+            pass
+
+
+def _new_run_folder(parent: Path, profile: str, seed: int) -> tuple[str, Path]:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{profile}-s{seed}"
+    for attempt in range(1000):
+        run_id = base if attempt == 0 else f"{base}-{attempt + 1}"
+        folder = parent / run_id
+        try:
+            folder.mkdir(parents=True)
+            return run_id, folder
+        except FileExistsError:
+            continue
+    raise results.ResultsError(f"cannot create a new run folder under {parent}")
+
+
+def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int = 0,
+                     overrides: dict[str, Any] | None = None, out: Path = Path("results"),
+                     log: Callable[[str], None] = print, command: list[str] | None = None) -> RunOutcome:
+    config = make_config(repro.config, profile, overrides)  # bad --set fails before any folder exists
+    parent = Path(out) / repro.name
+    results.check_writable(parent)
+    import keras
+
+    run_id, folder = _new_run_folder(parent, profile, seed)
+    started = _dt.datetime.now(_dt.timezone.utc)
+    info: dict[str, Any] = {
+        "reproduction": repro.name,
+        "title": repro.title,
+        "run_id": run_id,
+        "status": results.RUNNING,
+        "profile": profile,
+        "seed": seed,
+        "backend": keras.backend.backend(),
+        "device": provenance.device_description(),
+        **provenance.git_state(),
+        "packages": provenance.package_versions(),
+        "machine": provenance.machine(),
+        "command": command if command is not None else sys.argv,
+        "overrides": dict(overrides or {}),
+        "config": config.to_dict(),
+        "claims": repro.claim_ids,
+        "started": started.isoformat(timespec="seconds"),
+    }
+    results.write_json(folder / results.RUN_FILE, info)
+    set_global_seed(seed)
+    ctx = Context(repro, config, profile, seed, folder, log)
+    t0 = time.monotonic()
+    try:
+        repro.run(ctx)
+        outcomes = []
+        for claim in repro.claims:
+            reason = ctx.inconclusive_reasons.get(claim.id)
+            if reason is None and not ctx.measurements[claim.id]:
+                raise ReproductionError(f"{repro.name} recorded no measurement for {claim.id}")
+            outcomes.append(claims_mod.evaluate(claim, ctx.measurements[claim.id], profile=profile,
+                                                inconclusive_reason=reason, notes=tuple(ctx.notes[claim.id])))
+        claims_df = pd.DataFrame([o.row() for o in outcomes])
+        results.write_table(folder, results.CLAIMS_TABLE, claims_df, caption=repro.title)
+    except BaseException as exc:
+        info.update(status=results.FAILED, error=_describe_error(exc), traceback=traceback.format_exc(limit=20),
+                    finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                    seconds=round(time.monotonic() - t0, 2), tables=ctx.tables, artifacts=ctx.artifacts)
+        results.write_json(folder / results.RUN_FILE, info)
+        raise
+    seconds = time.monotonic() - t0
+    info.update(status=results.COMPLETED, finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                seconds=round(seconds, 2), tables=[{"name": results.CLAIMS_TABLE, "keys": ["claim_id"],
+                                                    "rows": len(outcomes)}] + ctx.tables,
+                artifacts=ctx.artifacts, verdicts={o.claim_id: o.verdict for o in outcomes})
+    results.write_json(folder / results.RUN_FILE, info)
+    return RunOutcome(folder, outcomes, seconds)
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (KeyboardInterrupt)"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,0 +1,77 @@
+"""The one seam through which reproductions build and train models.
+
+Reproductions build models inside ``runtime.scope()`` and train them with ``runtime.fit(...)``.
+Distribution strategies (``tf.distribute`` on TensorFlow, ``keras.distribution`` on JAX) and mixed
+precision wrap these two calls, so they can be added here without touching any reproduction.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Callable, Iterator
+
+import keras
+
+
+class ProgressLogger(keras.callbacks.Callback):
+    """Reports epoch progress through ``log`` at most every ``every_s`` seconds (and at the end)."""
+
+    def __init__(self, log: Callable[[str], None], label: str = "", every_s: float = 5.0):
+        super().__init__()
+        self._log, self._label, self._every = log, label, every_s
+        self._last = 0.0
+        self._epochs = 0
+
+    def on_train_begin(self, logs=None):
+        self._epochs = int(self.params.get("epochs") or 0)
+        self._last = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.monotonic()
+        if now - self._last >= self._every or epoch + 1 == self._epochs:
+            self._last = now
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items() if isinstance(v, (int, float)))
+            prefix = f"{self._label}: " if self._label else ""
+            self._log(f"{prefix}epoch {epoch + 1}/{self._epochs} {shown}")
+
+
+class Runtime:
+    """Where models are built and trained (single device for now)."""
+
+    def __init__(self, log: Callable[[str], None] = print):
+        self.log = log
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[None]:
+        """Build models (and compile them) inside this scope."""
+        yield
+
+    def fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
+        """``model.fit`` with Keras's own output off and throttled progress lines instead."""
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        if progress:
+            callbacks.append(ProgressLogger(self.log, label))
+        kwargs.setdefault("verbose", 0)
+        return model.fit(*args, callbacks=callbacks, **kwargs)
+
+
+def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, chunk: int = 100, label: str = "",
+                   progress: bool = True, **kwargs):
+    """Run ``steps`` full-batch gradient steps (each step sees every example once).
+
+    Keras runs one ``fit`` step per batch and pays Python overhead per step; here the data are tiled
+    ``chunk`` times so one epoch is ``chunk`` identical full-batch steps, executed ``chunk`` at a time
+    (``steps_per_execution``). Must be called before the model's first ``fit``.
+    """
+    import math
+
+    import numpy as np
+
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1. Received: steps={steps}")
+    chunk = max(1, min(chunk, steps))
+    x, y = np.asarray(x), np.asarray(y)
+    model.steps_per_execution = chunk
+    tiled_x, tiled_y = np.concatenate([x] * chunk), np.concatenate([y] * chunk)
+    return runtime.fit(model, tiled_x, tiled_y, batch_size=len(x), epochs=math.ceil(steps / chunk), shuffle=False,
+                       label=label, progress=progress, **kwargs)

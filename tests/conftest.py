@@ -1,0 +1,31 @@
+"""Shared test helpers."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str, backend: str = "tensorflow", timeout: float = 300, cwd: Path | None = None,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter with ``KERAS_BACKEND=backend`` (fixed at first keras import)."""
+    full_env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {})}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, cwd=cwd or REPO)
+
+
+def assert_ok(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+@pytest.fixture
+def python_runner():
+    return run_python
