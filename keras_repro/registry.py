@@ -62,12 +62,29 @@ def reproduction(name: str, *, title: str, claims: Sequence[Claim], config: type
     return decorate
 
 
+_BROKEN: dict[str, str] = {}
+
+
 def discover(package: str = "reproductions") -> None:
-    """Import every module of ``package`` so that its reproductions register."""
+    """Import every module of ``package`` so that its reproductions register.
+
+    A module that fails to import is recorded (see :func:`broken_modules`) instead of taking every
+    other reproduction down with it; the CLI reports it and the test suite fails on it.
+    """
     pkg = importlib.import_module(package)
     for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{package}."):
-        if not info.name.rsplit(".", 1)[-1].startswith("_"):
+        if info.name.rsplit(".", 1)[-1].startswith("_") or info.name in _BROKEN:
+            continue
+        try:
             importlib.import_module(info.name)
+        except Exception as exc:  # one broken module must not hide the others
+            _BROKEN[info.name] = f"{exc.__class__.__name__}: {exc}"
+
+
+def broken_modules() -> dict[str, str]:
+    """Reproduction modules that failed to import, with their errors."""
+    discover()
+    return dict(_BROKEN)
 
 
 def all_reproductions() -> list[Reproduction]:

@@ -252,3 +252,26 @@ def compare_runs(a: Run, b: Run) -> Comparison:
                                                suffixes=("_a", "_b"))
     changes = merged[merged["verdict_a"].fillna("") != merged["verdict_b"].fillna("")].reset_index(drop=True)
     return Comparison(a, b, tables, changes)
+
+
+def summary(results_dir: Path, names: Sequence[str], profile: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """One row per claim from the latest completed run of each reproduction (optionally of one profile)."""
+    rows, problems = [], []
+    for name in names:
+        runs, bad = list_runs(results_dir, name)
+        problems += bad
+        done = [r for r in runs if r.status == COMPLETED and (profile is None or r.info.get("profile") == profile)]
+        if not done:
+            continue
+        run = done[-1]
+        try:
+            claims = run.table(CLAIMS_TABLE).fillna("")
+        except ResultsError as exc:
+            problems.append(str(exc))
+            continue
+        for row in claims.itertuples(index=False):
+            rows.append({"claim_id": row.claim_id, "reproduction": name, "verdict": row.verdict,
+                         "measured": row.measured, "rule": row.rule, "run": f"{name}/{run.run_id}",
+                         "profile": run.info.get("profile"), "backend": run.info.get("backend"),
+                         "seconds": run.info.get("seconds"), "commit": (run.info.get("git_commit") or "")[:10]})
+    return pd.DataFrame(rows), problems

@@ -105,3 +105,21 @@ def test_compare_and_show_with_a_corrupted_run_folder(cli, fake, tmp_path):
     assert shown.exit_code == 0 and "skipped a run folder" in shown.output and "latest verdicts" in shown.output
     compared = cli.invoke(main, ["compare", str(broken), "fake_repro@latest", "--results-dir", str(tmp_path)])
     assert compared.exit_code == 1 and "corrupted" in compared.output and "Traceback" not in compared.output
+
+
+def test_report_summarises_latest_verdicts(cli, fake, tmp_path):
+    assert cli.invoke(main, ["report", "--results-dir", str(tmp_path)]).exit_code == 1
+    assert cli.invoke(main, ["run", "fake_repro", "--out", str(tmp_path)]).exit_code == 0
+    out_file = tmp_path / "SUMMARY.md"
+    result = cli.invoke(main, ["report", "--results-dir", str(tmp_path), "--write", str(out_file)])
+    assert result.exit_code == 0
+    assert "2 claims from 1 reproductions: 1 reproduced, 1 not reproduced" in result.output
+    assert "| C0.2 | fake_repro | not reproduced |" in out_file.read_text()
+
+
+def test_readme_test_command_is_what_ci_runs():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    ci_command = [l for l in (root / ".ci" / "run").read_text().splitlines() if "pytest" in l][0].strip()
+    assert ci_command in (root / "README.md").read_text()

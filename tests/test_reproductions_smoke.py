@@ -31,3 +31,7 @@ def test_every_reproduction_has_a_docstring_and_profiles():
         assert repro.description, f"{repro.name} has no module docstring"
         assert f"repro run {repro.name}" in repro.description, f"{repro.name}: docstring should give its command"
         assert set(repro.config.PROFILES) <= {"smoke", "full"}
+
+
+def test_every_reproduction_module_imports():
+    assert registry.broken_modules() == {}
