@@ -27,8 +27,10 @@ def git_state(start: Path | None = None) -> dict[str, object]:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
-                                capture_output=True, text=True, timeout=10, check=True).stdout
+        # Dirty = the code differs from the commit: modified tracked files, or new source files
+        # (untracked *.py) that the commit does not contain. Results and caches do not count.
+        status = subprocess.run(["git", "status", "--porcelain", "--", ":(top,glob)**/*.py", ":(top)setup.cfg"],
+                                cwd=where, capture_output=True, text=True, timeout=10, check=True).stdout
         return {"git_commit": commit, "git_dirty": bool(status.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"git_commit": None, "git_dirty": None}

@@ -68,11 +68,13 @@ def fit_sigmoid_sum(ctx, n_units: int, x: np.ndarray, y: np.ndarray, seed: int, 
         model = sigmoid_sum(n_units, domain=(-1.0, 1.0), steepness=10.0, seed=seed)
         model.compile(keras.optimizers.Adam(cfg.learning_rate), "mse")
     full_batch_fit(ctx.runtime, model, x, y, cfg.steps, label=label, progress=False)
-    # Output weights: exact least squares given the fitted sigmoids (a convex sub-problem).
+    # Output weights: least squares given the fitted sigmoids (a convex sub-problem). Directions with
+    # singular values below 1e-6 of the largest are dropped: steep, nearly collinear sigmoids otherwise
+    # get huge cancelling weights that fit the grid and oscillate between its points.
     hidden = keras.Model(model.inputs, model.layers[1].output)
     features = np.asarray(hidden.predict(x, verbose=0, batch_size=len(x)), dtype=np.float64)
     design = np.hstack([features, np.ones((len(x), 1))])
-    coef, *_ = np.linalg.lstsq(design, y.astype(np.float64), rcond=None)
+    coef, *_ = np.linalg.lstsq(design, y.astype(np.float64), rcond=1e-6)
     model.layers[2].set_weights([coef[:-1].astype(np.float32), coef[-1].astype(np.float32)])
     return model
 

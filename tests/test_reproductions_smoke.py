@@ -1,4 +1,5 @@
-"""Every registered reproduction runs on the smoke profile (registry-driven: new ones are included)."""
+"""Every registered reproduction runs on the smoke profile (registry-driven: new ones are included),
+and every model it saves loads in a separate program after ``import keras_repro``."""
 import json
 
 import pandas as pd
@@ -6,12 +7,27 @@ import pytest
 
 from keras_repro import registry, runner
 
+from conftest import assert_ok, run_python
+
 REPRODUCTIONS = registry.all_reproductions()
+_OUTCOMES = {}
+
+
+@pytest.fixture(scope="module")
+def smoke_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("smoke")
+
+
+def smoke_outcome(repro, smoke_dir):
+    if repro.name not in _OUTCOMES:
+        _OUTCOMES[repro.name] = runner.run_reproduction(repro, profile="smoke", seed=0, out=smoke_dir,
+                                                        log=lambda m: None)
+    return _OUTCOMES[repro.name]
 
 
 @pytest.mark.parametrize("repro", REPRODUCTIONS, ids=[r.name for r in REPRODUCTIONS])
-def test_smoke_run(repro, tmp_path):
-    outcome = runner.run_reproduction(repro, profile="smoke", seed=0, out=tmp_path, log=lambda m: None)
+def test_smoke_run(repro, smoke_dir):
+    outcome = smoke_outcome(repro, smoke_dir)
     info = json.loads((outcome.path / "run.json").read_text())
     assert info["status"] == "completed"
     claims = pd.read_csv(outcome.path / "claims.csv")
@@ -24,6 +40,23 @@ def test_smoke_run(repro, tmp_path):
         assert (outcome.path / f"{table['name']}.md").exists()
     for artifact in info["artifacts"]:
         assert (outcome.path / artifact).stat().st_size > 0
+
+
+def test_saved_models_load_in_a_separate_program(smoke_dir):
+    paths = []
+    for repro in REPRODUCTIONS:
+        paths += sorted(str(p) for p in smoke_outcome(repro, smoke_dir).path.glob("*.keras"))
+    assert paths, "no reproduction saved a model"
+    out = assert_ok(run_python(f"""
+        import keras, numpy as np
+        import keras_repro
+        for path in {paths!r}:
+            model = keras.saving.load_model(path, safe_mode=True)
+            shape = [d or 2 for d in model.inputs[0].shape]
+            model.predict(np.zeros(shape, dtype="float32"), verbose=0)
+            print("loaded", path)
+    """, timeout=600))
+    assert out.count("loaded ") == len(paths)
 
 
 def test_every_reproduction_has_a_docstring_and_profiles():
