@@ -52,6 +52,9 @@ class Runtime:
         if progress:
             callbacks.append(ProgressLogger(self.log, label))
         kwargs.setdefault("verbose", 0)
+        data = args[0] if args else kwargs.get("x")
+        if type(data).__module__.startswith("tensorflow"):  # a tf.data pipeline shuffles itself
+            kwargs.setdefault("shuffle", False)
         return model.fit(*args, callbacks=callbacks, **kwargs)
 
 
