@@ -1,0 +1,4 @@
+"""Custom Keras layers, registered with ``package="keras_repro"``."""
+from keras_repro.layers.regularization import ClassicDropout, DropConnect
+
+__all__ = ["ClassicDropout", "DropConnect"]

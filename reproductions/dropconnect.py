@@ -1,0 +1,141 @@
+"""DropConnect: dropping random weights instead of outputs also lowers the overfitting gap.
+
+Claim C6.5. Three networks on a deliberately small training set of digits (``per_class`` examples
+of each class), the same budget and seeds:
+
+- ``none``: ``64 → dense(hidden) → dense(hidden) → dense(10)``;
+- ``dropout``: ``ClassicDropout(keep_prob)`` after both hidden layers;
+- ``dropconnect``: the second hidden layer and the output layer are ``DropConnect(keep_prob)``, i.e.
+  the weights that dropout's masks act on are dropped one by one instead of a whole row at a time.
+
+The gap is validation − training cross-entropy in inference mode after the same budget, mean over
+``seeds``. The DropConnect layer's inference rule (``keep_prob · W``) is checked as for dropout:
+the Monte-Carlo mean of the output layer's pre-activation over training-mode masks equals the
+inference pre-activation, with the expected Monte-Carlo error computed from the Bernoulli variance.
+
+Command: ``repro run dropconnect``
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+
+from keras_repro.claims import Claim, all_of, at_least, less_than
+from keras_repro.config import ReproConfig
+from keras_repro.layers import ClassicDropout, DropConnect
+from keras_repro.registry import reproduction
+from keras_repro.regularization import (bernoulli_mc_error, describe_paired, digits_split, fit_tracking_gap,
+                                        inference_outputs, monte_carlo_mean, paired_comparison, relative_error)
+
+
+@dataclass
+class Config(ReproConfig):
+    keep_prob: float = 0.5
+    hidden: int = 128
+    per_class: int = 20
+    n_val: int = 500
+    epochs: int = 20
+    repeats: int = 10              # passes over the training set per epoch
+    seeds: int = 3
+    mc_examples: int = 10
+    mc_samples: int = 100_000
+    PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 2, "mc_samples": 2000},
+                "full": {"epochs": 60, "seeds": 10, "mc_samples": 1_000_000}}
+
+
+CLAIMS = [
+    Claim("C6.5", "DropConnect (zeroing random weights instead of outputs) trains and lowers the overfitting gap "
+                  "like dropout.",
+          rule=all_of(at_least("dropconnect_train_acc", 0.95), less_than("gap_dropconnect_minus_none", 0.0),
+                      less_than("gap_dropconnect_minus_none_t", -2.0),
+                      less_than("mc_rel_error", 0.01)),
+          note="'trains': training accuracy (inference mode) >= 0.95 at the end, mean over seeds; gap = validation − "
+               "training cross-entropy after the same budget, mean over seeds; mc_rel_error (the inference rule "
+               "keep_prob·W is the expectation of the training pre-activation) is stricter than the catalog."),
+]
+
+
+def network(hidden: int, regulariser: str, keep_prob: float) -> keras.Model:
+    inputs = keras.Input((64,), name="pixels")
+    x = keras.layers.Dense(hidden, activation="relu", name="dense1")(inputs)
+    if regulariser == "dropconnect":
+        x = DropConnect(hidden, keep_prob, activation="relu", name="dense2")(x)
+        outputs = DropConnect(10, keep_prob, activation="softmax", name="out")(x)
+    else:
+        if regulariser == "dropout":
+            x = ClassicDropout(keep_prob, name="dropout1")(x)
+        x = keras.layers.Dense(hidden, activation="relu", name="dense2")(x)
+        if regulariser == "dropout":
+            x = ClassicDropout(keep_prob, name="dropout2")(x)
+        outputs = keras.layers.Dense(10, activation="softmax", name="out")(x)
+    model = keras.Model(inputs, outputs, name=f"mlp_{regulariser}")
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    return model
+
+
+def mc_check(model: keras.Model, x: np.ndarray, samples: int) -> dict:
+    """Monte-Carlo mean of the DropConnect output layer's pre-activation vs its inference value."""
+    h = inference_outputs(keras.Model(model.input, model.get_layer("dense2").output), x)
+    out = model.get_layer("out")
+    linear = DropConnect(out.units, out.keep_prob, seed=0)  # the same weights without the softmax
+    linear.build((None, h.shape[1]))
+    linear.set_weights(out.get_weights())
+    mean = monte_carlo_mean(lambda batch: keras.ops.convert_to_numpy(linear(batch, training=True)), h, samples, chunk=500)
+    reference = keras.ops.convert_to_numpy(linear(h, training=False)).astype(np.float64)
+    kernel = keras.ops.convert_to_numpy(out.kernel)
+    return {"mc_rel_error": relative_error(mean, reference),
+            "mc_expected_rel_error": bernoulli_mc_error(h, kernel, out.keep_prob, samples, reference)}
+
+
+@reproduction("dropconnect", title="DropConnect lowers the overfitting gap", claims=CLAIMS, config=Config)
+def run(ctx):
+    cfg = ctx.config
+    rows, curves, mc_rows = [], [], []
+    for seed in range(cfg.seeds):
+        split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
+        for name in ("none", "dropout", "dropconnect"):
+            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            with ctx.scope():
+                model = network(cfg.hidden, name, cfg.keep_prob)
+            history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,
+                                       seed=ctx.seed_for(seed, 2), label=f"seed {seed} {name}")
+            rows.append({"variant": name, "seed": seed, **history[-1]})
+            curves += [{"variant": name, "seed": seed, **row} for row in history]
+        mc_rows.append({"seed": seed, **mc_check(model, split.x_val[:cfg.mc_examples], cfg.mc_samples)})
+    ctx.save_model("dropconnect_mlp", model)
+
+    results, mc = pd.DataFrame(rows), pd.DataFrame(mc_rows)
+    ctx.table("variants", results, keys=["variant", "seed"])
+    ctx.table("monte_carlo", mc, keys=["seed"])
+    mean = results.groupby("variant")[["loss_gap", "val_loss", "train_acc", "val_acc"]].mean()
+    ctx.measure("C6.5", dropconnect_train_acc=float(mean.loc["dropconnect", "train_acc"]),
+                gap_dropconnect_minus_none=float(mean.loc["dropconnect", "loss_gap"] - mean.loc["none", "loss_gap"]),
+                mc_rel_error=float(mc["mc_rel_error"].max()),
+                mc_expected_rel_error=float(mc["mc_expected_rel_error"].max()),
+                gap_none=float(mean.loc["none", "loss_gap"]), gap_dropout=float(mean.loc["dropout", "loss_gap"]),
+                gap_dropconnect=float(mean.loc["dropconnect", "loss_gap"]),
+                val_acc_none=float(mean.loc["none", "val_acc"]), val_acc_dropout=float(mean.loc["dropout", "val_acc"]),
+                val_acc_dropconnect=float(mean.loc["dropconnect", "val_acc"]))
+    ctx.measure("C6.5", gap_dropconnect_minus_none_t=paired_comparison(results, "loss_gap", "variant", "dropconnect",
+                                                                      "none")["t"])
+    for name in ("dropconnect", "dropout"):
+        ctx.note("C6.5", describe_paired(f"gap with {name} − without", paired_comparison(results, "loss_gap", "variant",
+                                                                                       name, "none")))
+    ctx.figure("gap_vs_epochs", _plot_curves(pd.DataFrame(curves)))
+
+
+def _plot_curves(curves: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for k, (name, part) in enumerate(curves.groupby("variant", sort=False)):
+        mean = part.groupby("epoch")[["loss_gap", "val_acc"]].mean()
+        axes[0].plot(mean.index, mean["loss_gap"], color=f"C{k}", label=name)
+        axes[1].plot(mean.index, mean["val_acc"], color=f"C{k}", label=name)
+    axes[0].set(xlabel="epoch", ylabel="validation − training loss", title="overfitting gap (mean over seeds)")
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy (mean over seeds)")
+    axes[0].legend()
+    return fig
