@@ -1,0 +1,243 @@
+"""Click commands ``repro data list|inspect|preview`` and ``repro bench pipeline``.
+
+The lead's CLI adds the two groups: ``main.add_command(data)``, ``main.add_command(bench)``.
+TensorFlow is imported inside the commands (after :func:`quiet_tensorflow`), so ``repro --help``
+stays fast; a :class:`DataError` becomes one ``Error: ...`` line and exit status 1, no traceback.
+"""
+from __future__ import annotations
+
+import contextlib
+import statistics
+import tempfile
+from pathlib import Path
+
+import click
+
+from keras_repro._env import quiet_tensorflow
+
+DATA_DIR_HELP = "tensorflow-datasets data directory with prepared data (default: tfds's own)."
+
+
+@contextlib.contextmanager
+def _data_errors():
+    from keras_repro.data.sources import DataError
+
+    try:
+        yield
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group("data")
+def data() -> None:
+    """Data sources: list them, inspect one, preview its training pipeline."""
+
+
+@data.command("list")
+def list_command() -> None:
+    """The known sources and how to name them (spec strings)."""
+    from keras_repro.data.sources import list_sources
+
+    rows = [(s.spec, s.kind, s.classes, s.images, s.description) for s in list_sources()]
+    header = ("SPEC", "KIND", "CLASSES", "IMAGES", "DESCRIPTION")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    for row in [header] + rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
+    click.echo("\nAny tfds dataset: tfds:NAME. Any ImageNet-layout folder: folder:PATH. "
+               "Reproductions take --set dataset=SPEC.")
+
+
+def _size_summary(sizes) -> str:
+    import numpy as np
+
+    sizes = np.asarray(sizes)
+    sizes = sizes[sizes[:, 0] > 0]
+    if len(sizes) == 0:
+        return "no readable images"
+    h, w = sizes[:, 0], sizes[:, 1]
+    return (f"height {h.min()}–{h.max()} (median {int(statistics.median(h))}), "
+            f"width {w.min()}–{w.max()} (median {int(statistics.median(w))})")
+
+
+def _class_counts(class_names, labels) -> str:
+    import numpy as np
+
+    counts = np.bincount(np.asarray(labels, np.int64), minlength=len(class_names))
+    shown = ", ".join(f"{n}: {c}" for n, c in list(zip(class_names, counts))[:12])
+    return shown + (f", … ({len(class_names)} classes)" if len(class_names) > 12 else "")
+
+
+def _inspect_folder(spec) -> None:
+    import numpy as np
+
+    from keras_repro.data.folder import find_unreadable, scan_folder
+
+    index = scan_folder(spec.path)
+    click.echo(f"source: {spec} (image folder)")
+    click.echo(f"classes: {len(index.class_names)}")
+    reasons, sizes = find_unreadable(index.train.files + index.val.files)
+    n_train = len(index.train)
+    for name, split, split_sizes in (("train", index.train, sizes[:n_train]), ("val", index.val, sizes[n_train:])):
+        bad = sum(1 for f in split.files if f in reasons)
+        click.echo(f"{name}: {len(split) - bad} readable images ({split.total_bytes / 2**20:.1f} MiB), {bad} unreadable")
+        click.echo(f"  per class: {_class_counts(index.class_names, split.labels)}")
+        click.echo(f"  image sizes: {_size_summary(split_sizes)}")
+    small = int(np.sum((sizes[:, 0] > 0) & (np.minimum(sizes[:, 0], sizes[:, 1]) < 224)))
+    if small:
+        click.echo(f"{small} images have a side under 224 pixels (they are upscaled by the pipeline)")
+    click.echo(f"unreadable files: {len(reasons)}")
+    for path, reason in list(sorted(reasons.items()))[:20]:
+        click.echo(f"  {path}: {reason}")
+    if len(reasons) > 20:
+        click.echo(f"  … and {len(reasons) - 20} more")
+
+
+def _inspect_tfds(spec, data_dir) -> None:
+    from keras_repro.data.tfds_source import tfds_splits
+
+    splits = tfds_splits(spec.name, data_dir)
+    click.echo(f"source: {spec} (tensorflow-datasets)")
+    click.echo(f"classes: {len(splits.class_names)} ({', '.join(splits.class_names[:10])}"
+               f"{', …' if len(splits.class_names) > 10 else ''})")
+    click.echo(f"train: {splits.train_count} images, eval: {splits.eval_count} images")
+    shape = splits.fixed_shape
+    click.echo(f"image shape: {'×'.join(map(str, shape)) if shape else f'varied size, {splits.channels} channels'}")
+
+
+def _inspect_arrays(spec) -> None:
+    from keras_repro.data.sources import load_arrays
+
+    arr = load_arrays(spec)
+    click.echo(f"source: {spec} ({spec.kind}, in memory)")
+    click.echo(f"classes: {arr.num_classes} ({', '.join(arr.class_names)})")
+    click.echo(f"train: {len(arr.y_train)} images; per class: {_class_counts(arr.class_names, arr.y_train)}")
+    click.echo(f"test: {len(arr.y_test)} images; per class: {_class_counts(arr.class_names, arr.y_test)}")
+    h, w, c = arr.image_shape
+    click.echo(f"image size: {h}×{w}, {c} channel{'s' if c > 1 else ''} (resized to any size on request)")
+    click.echo("unreadable files: 0 (embedded)")
+
+
+@data.command("inspect")
+@click.argument("spec")
+@click.option("--data-dir", type=click.Path(), default=None, help=DATA_DIR_HELP)
+def inspect_command(spec: str, data_dir: str | None) -> None:
+    """Classes, counts, image sizes and unreadable files of the source SPEC."""
+    quiet_tensorflow()
+    from keras_repro.data.sources import parse_spec
+
+    with _data_errors():
+        parsed = parse_spec(spec)
+        if parsed.kind == "folder":
+            _inspect_folder(parsed)
+        elif parsed.kind == "tfds":
+            _inspect_tfds(parsed, data_dir)
+        else:
+            _inspect_arrays(parsed)
+
+
+def preview_figure(images, labels, class_names, title: str, columns: int = 8):
+    """A grid of uint8 images with their class names (matplotlib figure)."""
+    import matplotlib.pyplot as plt
+
+    rows = (len(images) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.75 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes.flat, images, labels):
+        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(str(class_names[int(label)])[:14], fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+@data.command("preview")
+@click.argument("spec")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="PNG file to write.")
+@click.option("--augment", type=click.Choice(["alexnet", "inception", "none"]), default="alexnet", show_default=True)
+@click.option("--image-size", type=int, default=128, show_default=True)
+@click.option("--count", type=click.IntRange(1, 256), default=32, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--data-dir", type=click.Path(), default=None, help=DATA_DIR_HELP)
+def preview_command(spec: str, out: str, augment: str, image_size: int, count: int, seed: int,
+                    data_dir: str | None) -> None:
+    """Write a grid of augmented training samples: what the pipeline feeds the model."""
+    quiet_tensorflow()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_repro.data.pipeline import make_datasets
+
+    with _data_errors():
+        train_ds, _, info = make_datasets(spec, image_size=image_size, batch_size=count, seed=seed,
+                                          augment=augment, data_dir=data_dir)
+    images, labels = next(iter(train_ds))
+    fig = preview_figure(info.denormalize(images.numpy()), labels.numpy(), info.class_names,
+                         f"{info.name}: {augment} augmentation, {image_size}×{image_size}, seed {seed}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    click.echo(f"wrote {out} ({len(labels)} training samples of {info.name})")
+    if info.unreadable:
+        click.echo(f"skipped {len(info.unreadable)} unreadable files (repro data inspect {spec} lists them)")
+
+
+@click.group("bench")
+def bench() -> None:
+    """Benchmarks of the library's machinery."""
+
+
+@bench.command("pipeline")
+@click.argument("spec", required=False)
+@click.option("--images", type=click.IntRange(1), default=512, show_default=True,
+              help="How many files to time (generated JPEGs without SPEC).")
+@click.option("--image-size", type=int, default=224, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--repeats", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--augment", type=click.Choice(["alexnet", "inception"]), default="alexnet", show_default=True)
+def pipeline_command(spec: str | None, images: int, image_size: int, batch_size: int, repeats: int,
+                     augment: str) -> None:
+    """Training pipeline images/s against plain decoding of the same files (last line: ratio=X).
+
+    SPEC is an image folder (folder:PATH); without it a temporary folder of JPEGs made from
+    scikit-image's photos (varied sizes) is used, so the benchmark runs offline.
+    """
+    quiet_tensorflow()
+    from keras_repro.data.bench import bench_pipeline, write_photo_folder
+    from keras_repro.data.folder import find_unreadable, scan_folder
+    from keras_repro.data.sources import parse_spec
+
+    with _data_errors(), tempfile.TemporaryDirectory(prefix="repro-bench-") as tmp:
+        if spec is None:
+            root = write_photo_folder(Path(tmp) / "photos", count=images)
+            click.echo(f"generated {images} JPEGs of 200–640 px per side from scikit-image photos in {root}")
+        else:
+            parsed = parse_spec(spec)
+            if parsed.kind != "folder":
+                raise click.ClickException(f"bench pipeline times the decoding of image files: give folder:PATH "
+                                           f"or nothing (a generated folder). Received: {spec}")
+            root = parsed.path
+        index = scan_folder(root)
+        files = list(index.train.files + index.val.files)
+        if len(files) > images:
+            import numpy as np
+
+            pick = np.sort(np.random.default_rng(0).choice(len(files), images, replace=False))
+            files = [files[i] for i in pick]
+        reasons, _ = find_unreadable(files)
+        files = [f for f in files if f not in reasons]
+        if reasons:
+            click.echo(f"left out {len(reasons)} unreadable files")
+        click.echo(f"timing {len(files)} images: {repeats} alternating passes after a warm-up, "
+                   f"batch {batch_size}, {image_size}×{image_size}, {augment} crop")
+        result = bench_pipeline(files, image_size=image_size, batch_size=batch_size, repeats=repeats,
+                                augment=augment, log=click.echo)
+    plain_cpu = statistics.median(t.cpu_ms for t in result.plain)
+    pipe_cpu = statistics.median(t.cpu_ms for t in result.pipeline)
+    click.echo(f"plain decode: {result.plain_rate:.1f} images/s (median; {plain_cpu:.3f} ms CPU per image)")
+    click.echo(f"pipeline:     {result.pipeline_rate:.1f} images/s (median; {pipe_cpu:.3f} ms CPU per image)")
+    click.echo(f"CPU-time ratio (plain / pipeline per image): {result.cpu_ratio:.3f}")
+    verdict = "meets" if result.ratio >= 0.9 else "misses"
+    click.echo(f"pipeline/plain {verdict} the 0.9 target")
+    click.echo(f"ratio={result.ratio:.3f}")

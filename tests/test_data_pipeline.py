@@ -1,0 +1,169 @@
+"""make_datasets on in-memory sources, and the crop/flip/resize transforms on known images."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import assert_ok, run_python
+from keras_repro.data import load_arrays, make_datasets
+from keras_repro.data import transforms
+
+
+def first_batch(ds):
+    x, y = next(iter(ds))
+    return x.numpy(), y.numpy()
+
+
+def test_make_datasets_contract():
+    train_ds, eval_ds, info = make_datasets("digits", image_size=32, batch_size=64, seed=0)
+    x, y = first_batch(train_ds)
+    assert x.shape == (64, 32, 32, 1) and x.dtype == np.float32 and y.dtype == np.int64
+    assert info.num_classes == 10 and info.class_names == tuple("0123456789")
+    assert info.train_count + info.eval_count == 1797 and info.unreadable == []
+    assert info.steps_per_epoch == -(-info.train_count // 64)
+    assert sum(len(b) for _, b in eval_ds) == info.eval_count
+    assert sum(len(b) for _, b in train_ds) == info.train_count
+
+
+def test_normalisation_uses_training_statistics():
+    _, eval_ds, info = make_datasets("digits", image_size=16, batch_size=512, seed=0, augment="none")
+    arr = load_arrays("digits", image_size=16)
+    pixels = arr.x_train.reshape(-1) / 255.0
+    assert info.mean[0] == pytest.approx(pixels.mean()) and info.std[0] == pytest.approx(pixels.std())
+    x = np.concatenate([b.numpy() for b, _ in eval_ds])
+    np.testing.assert_allclose(x, (arr.x_test / 255.0 - info.mean[0]) / info.std[0], atol=1e-4)
+    assert info.denormalize(x).dtype == np.uint8
+    np.testing.assert_array_equal(info.denormalize(x), arr.x_test)
+
+
+def test_unnormalised_images_are_in_unit_range():
+    train_ds, _, info = make_datasets("faces", image_size=40, batch_size=32, normalize=False)
+    x, _ = first_batch(train_ds)
+    assert info.mean is None and 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.5
+
+
+def test_seeded_repeatable_and_new_crops_each_epoch():
+    a_train, _, _ = make_datasets("digits", image_size=24, batch_size=32, seed=7)
+    b_train, _, _ = make_datasets("digits", image_size=24, batch_size=32, seed=7)
+    c_train, _, _ = make_datasets("digits", image_size=24, batch_size=32, seed=8)
+    epoch1, epoch2 = first_batch(a_train), first_batch(a_train)
+    again1, again2 = first_batch(b_train), first_batch(b_train)
+    np.testing.assert_array_equal(epoch1[0], again1[0])  # same seed, same first epoch
+    np.testing.assert_array_equal(epoch2[0], again2[0])  # and the same second epoch
+    assert not np.array_equal(epoch1[0], epoch2[0])  # epochs differ
+    assert not np.array_equal(epoch1[0], first_batch(c_train)[0])  # seeds differ
+
+
+def test_channels_option_converts_grey_to_rgb():
+    train_ds, _, info = make_datasets("digits", image_size=16, batch_size=8, channels=3, augment="inception")
+    x, _ = first_batch(train_ds)
+    assert x.shape == (8, 16, 16, 3) and info.channels == 3
+
+
+def test_max_examples_limits_training_only():
+    train_ds, _, info = make_datasets("shapes", image_size=16, batch_size=50, max_examples=100)
+    assert info.train_count == 100 and sum(len(y) for _, y in train_ds) == 100 and info.eval_count == 300
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(augment="random"), "augment='random'"), (dict(image_size=0), "image_size=0"),
+    (dict(batch_size=0), "batch_size=0"), (dict(channels=2), "channels=2"), (dict(crop_fraction=1.5), "crop_fraction=1.5"),
+])
+def test_bad_arguments_name_the_value(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment.replace("(", r"\(")):
+        make_datasets("digits", **kwargs)
+
+
+# -- transforms on known images ---------------------------------------------------------------------
+
+def test_square_window_geometry():
+    y, x, h, w = (int(v) for v in transforms.square_window(tf.constant(100), tf.constant(300), 0.875))
+    assert (h, w) == (87, 87) and (y, x) == (6, 106)  # centred
+    for i in range(50):
+        y, x, h, w = (int(v) for v in transforms.square_window(tf.constant(40), tf.constant(30), 0.5, seed=[i, 0]))
+        assert (h, w) == (15, 15) and 0 <= y <= 25 and 0 <= x <= 15
+    assert int(transforms.square_window(tf.constant(1), tf.constant(1), 0.875)[2]) == 1  # never empty
+
+
+def test_inception_window_area_and_aspect():
+    areas, aspects = [], []
+    for i in range(300):
+        y, x, h, w = (int(v) for v in transforms.inception_window(tf.constant(400), tf.constant(600), [i, 1]))
+        assert 0 <= y and y + h <= 400 and 0 <= x and x + w <= 600
+        areas.append(h * w / (400 * 600))
+        aspects.append(w / h)
+    areas, aspects = np.array(areas), np.array(aspects)
+    inside = (areas >= 0.08 - 0.01) & (areas <= 1.0) & (aspects >= 0.75 - 0.02) & (aspects <= 4 / 3 + 0.02)
+    assert inside.mean() > 0.9  # rare fall-backs to the whole image are allowed
+    assert areas.min() < 0.2 and areas.max() > 0.7  # the range is used
+
+
+def _gradient_image(h: int, w: int) -> np.ndarray:
+    """Red grows left → right, green top → bottom: a crop's position shows in its colours."""
+    image = np.zeros((h, w, 3), np.uint8)
+    image[..., 0] = np.linspace(0, 255, w)[None, :]
+    image[..., 1] = np.linspace(0, 255, h)[:, None]
+    return image
+
+
+@pytest.mark.parametrize("encoded", [False, True])
+def test_eval_image_is_the_centre_crop(encoded):
+    image = _gradient_image(60, 120)
+    payload = tf.io.encode_png(image) if encoded else tf.constant(image)
+    out = transforms.eval_image(payload, encoded=encoded, image_size=30, channels=3, crop_fraction=0.5).numpy() * 255
+    expected = tf.image.resize(image[15:45, 45:75], [30, 30]).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-3)
+
+
+def test_jpeg_decode_and_crop_equals_decode_then_crop():
+    image = _gradient_image(64, 96)
+    jpeg = tf.io.encode_jpeg(image, quality=95)
+    out = transforms.eval_image(jpeg, encoded=True, image_size=56, channels=3, crop_fraction=0.875)
+    decoded = tf.io.decode_jpeg(jpeg, channels=3)
+    expected = tf.image.resize(decoded[4:60, 20:76], [56, 56]) / 255.0
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=2 / 255)
+
+
+def test_flip_mirrors_the_crop():
+    image = tf.constant(_gradient_image(32, 32))
+    flipped = unflipped = None
+    for i in range(20):  # with crop_fraction 1 the only randomness left is the flip
+        out = transforms.train_image(image, tf.constant([i, 0], tf.int64), encoded=False, augment="alexnet",
+                                     image_size=32, channels=3, crop_fraction=1.0, flip=True).numpy()
+        if out[0, 0, 0] > out[0, -1, 0]:
+            flipped = out
+        else:
+            unflipped = out
+    assert flipped is not None and unflipped is not None
+    np.testing.assert_allclose(flipped, unflipped[:, ::-1], atol=1e-6)
+
+
+def test_pipeline_trains_on_jax_backend():
+    code = """
+        import keras
+        from keras_repro.data import make_datasets
+        train_ds, eval_ds, info = make_datasets("digits", image_size=16, batch_size=128, seed=0, flip=False)
+        model = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(info.num_classes, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(train_ds, epochs=4, validation_data=eval_ds, verbose=0)
+        print(keras.backend.backend(), history.history["val_accuracy"][-1])
+    """
+    backend, accuracy = assert_ok(run_python(code, backend="jax", timeout=180)).split()[-2:]
+    assert backend == "jax" and float(accuracy) > 0.5
+
+
+def test_pipeline_runs_under_op_determinism():
+    code = """
+        import keras, numpy as np, tensorflow as tf
+        keras.utils.set_random_seed(0)
+        tf.config.experimental.enable_op_determinism()
+        from keras_repro.data import make_datasets
+        train_ds, _, _ = make_datasets("faces", image_size=24, batch_size=16, seed=0, augment="inception")
+        a = next(iter(train_ds))[0].numpy()
+        train_ds, _, _ = make_datasets("faces", image_size=24, batch_size=16, seed=0, augment="inception")
+        b = next(iter(train_ds))[0].numpy()
+        print(np.array_equal(a, b))
+    """
+    assert assert_ok(run_python(code, backend="tensorflow", timeout=120)).split()[-1] == "True"
