@@ -77,7 +77,9 @@ class Compare(Rule):
         return bool(self._OPS[self.op](_number(measured, self.key), self.threshold))
 
     def describe(self):
-        return f"{self.key} {self.op} {self.threshold:g}"
+        t = self.threshold
+        shown = str(int(t)) if float(t).is_integer() and abs(t) < 1e15 else f"{t:g}"
+        return f"{self.key} {self.op} {shown}"
 
     def keys(self):
         return (self.key,)

@@ -25,6 +25,8 @@ from keras_repro.config import ReproConfig, make_config
 from keras_repro.registry import Reproduction
 from keras_repro.training import Runtime
 
+os.environ.setdefault("MPLBACKEND", "Agg")  # plots are files; never open a window
+
 
 class ReproductionError(RuntimeError):
     """A reproduction broke its contract (e.g. measured nothing for a declared claim)."""
@@ -100,8 +102,16 @@ class Context:
         self.artifacts.append(path.name)
         return path
 
-    def save_model(self, name: str, model) -> Path:
-        """Save ``model`` as ``name.keras`` in the run folder (loadable after ``import keras_repro``)."""
+    def save_model(self, name: str, model, include_optimizer: bool = False) -> Path:
+        """Save ``model`` as ``name.keras`` in the run folder (loadable after ``import keras_repro``).
+
+        By default without optimizer state (Adam's slots would triple the file): results are for use,
+        not for resuming training.
+        """
+        from keras_repro.models import inference_copy
+
+        if not include_optimizer and getattr(model, "optimizer", None) is not None:
+            model = inference_copy(model)
         path = self.out / f"{name}.keras"
         with results.atomic_path(path) as tmp:
             model.save(tmp)
@@ -227,5 +237,3 @@ def _describe_error(exc: BaseException) -> str:
         return "interrupted (KeyboardInterrupt)"
     return f"{exc.__class__.__name__}: {exc}"
 
-
-os.environ.setdefault("MPLBACKEND", "Agg")

@@ -2,6 +2,7 @@
 from keras_repro.models.basic import mlp, sigmoid_sum  # noqa: F401
 from keras_repro.models.alexnet import alexnet  # noqa: F401,E402
 from keras_repro.models.gradients import layer_gradient_norms  # noqa: F401,E402
+from keras_repro.models._common import inference_copy  # noqa: F401,E402
 from keras_repro.models.lenet import lenet5  # noqa: F401,E402
 from keras_repro.models.vgg import (  # noqa: F401,E402
     copy_weights_by_name, grow_vgg, vgg, vgg11, vgg13, vgg16, vgg19, vgg_backbone, vgg_block, vgg_depth,

@@ -1,0 +1,61 @@
+"""Argument checks and small pieces shared by the convolutional builders (LeNet, AlexNet, VGG)."""
+from __future__ import annotations
+
+import keras
+
+GLOBAL_POOLINGS = (None, "avg", "max")
+
+
+def check_positive(**values: float) -> None:
+    """Raise ``ValueError`` naming the first argument that is not > 0."""
+    for key, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{key} must be > 0. Received: {key}={value!r}")
+
+
+def check_top(include_top: bool, classes: int, pooling: str | None) -> None:
+    """``classes`` must be >= 1 with a top; ``pooling`` (only without a top) is None, "avg" or "max"."""
+    if include_top and classes < 1:
+        raise ValueError(f"classes must be >= 1 when include_top=True. Received: classes={classes!r}")
+    if pooling not in GLOBAL_POOLINGS:
+        raise ValueError(f"pooling must be one of {GLOBAL_POOLINGS}. Received: pooling={pooling!r}")
+    if include_top and pooling is not None:
+        raise ValueError(f"pooling applies only with include_top=False. Received: pooling={pooling!r}")
+
+
+def scaled(width: int, width_multiplier: float) -> int:
+    """``width × width_multiplier`` rounded, at least 1: the CPU-sized variants' layer widths."""
+    return max(1, int(round(width * width_multiplier)))
+
+
+def global_pooling(x, pooling: str | None):
+    """``None`` (identity), ``"avg"`` or ``"max"`` global pooling, named like keras.applications."""
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
+
+
+def fresh_initializer(initializer):
+    """A new initializer for one layer, configured like ``initializer``.
+
+    Keras initializer *instances* draw a fixed seed when built, so one instance shared by several
+    layers gives every same-shaped layer the same weights. Names and configs are passed through
+    (each layer then builds its own); an instance is re-created from its config, so an unseeded one
+    gets a new seed per layer (a seeded one stays as reproducible as its seed asks).
+    """
+    if isinstance(initializer, keras.initializers.Initializer):
+        return initializer.__class__.from_config(initializer.get_config())
+    return initializer
+
+
+def inference_copy(model: keras.Model) -> keras.Model:
+    """An uncompiled copy of ``model`` with the same weights: saved, it holds no optimizer state.
+
+    A compiled model's ``.keras`` file carries the optimizer's slots (Adam: twice the weights again),
+    which reference results do not need.
+    """
+    copy = model.__class__.from_config(model.get_config())  # clone_model would compile the copy again
+    copy.set_weights(model.get_weights())
+    return copy

@@ -1,0 +1,302 @@
+"""VGG's progressive deepening: grow 11 → 13 → 16 → 19 layers from trained weights, or train from scratch?
+
+Claim C5.5. The notes: "train a network of 11 layers → add 2 deep layers → train 13 layers → ...;
+this compensates vanishing gradients; max-pooling after each cascade of convolutions; VGG is often
+used as a backbone (freeze the convolutional layers, drop the dense ones, add your own, train)".
+The VGG paper (Simonyan & Zisserman, 2014) trained configuration A (11 weight layers) from
+``N(0, 0.01)`` and started the deeper B, D, E from it, because "bad initialisation can stall
+learning due to the instability of gradient in deep nets"; after submission the authors found that
+Glorot initialisation removes the need.
+
+Three ways to reach each depth, with the same number of epochs at every depth:
+
+- ``progressive``: VGG-11 from ``N(0, σ)``; then each deeper net is :func:`grow_vgg` of the previous
+  one (every layer it shares starts from the trained weights, the new convolutions from ``N(0, σ)``);
+- ``scratch_normal``: every depth from ``N(0, σ)`` — the paper-era initialisation;
+- ``scratch_glorot``: every depth from Glorot-uniform (the authors' later remark; reported, not judged).
+
+VGG-11 of ``progressive`` and ``scratch_normal`` is the same trained model. Training loss is the
+mean over the last epoch. Finally the convolutional part of the progressive VGG-19 is frozen under a
+new head for a new task (odd vs even digit): the backbone's weights must not move.
+
+Default profile (CPU, about 2 minutes): the embedded digits through the ImageNet-style pipeline
+(random square crop, bilinear rescale to 32×32), widths × 1/8, 5 epochs per depth, with Adam: a
+few hundred steps per depth, where the paper ran some 370,000 SGD iterations. ``σ`` is
+the paper's 0.01 scaled by ``1/sqrt(width_multiplier)``: a layer's output variance is
+``fan_in · σ²`` times its input's, so this keeps every layer's gain what it is in the full-width
+net (``--set match_full_width_gain=false`` uses 0.01 as is). ``full``: true widths on
+``tfds:cifar10`` with the paper's SGD (momentum 0.9, learning rate 0.01).
+
+Command: ``repro run vgg_progressive``
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from keras_repro.claims import Claim, all_of, at_most, custom, is_true
+from keras_repro.config import ReproConfig
+from keras_repro.data import make_datasets
+from keras_repro.models import grow_vgg, inference_copy, layer_gradient_norms, vgg, vgg_backbone
+from keras_repro.models.vgg import VGG_CONFIG_NAMES, VGG_CONVS_PER_BLOCK, copy_weights_by_name
+from keras_repro.registry import reproduction
+
+METHODS = ("progressive", "scratch_normal", "scratch_glorot")
+DEEP = 16  # "deep" depths, where the paper says random N(0, 0.01) initialisation stalls: D (16) and E (19)
+CLEARLY = 0.5  # "clearly lower loss": at most half of the scratch net's
+PLATEAU = 0.99  # a final loss above 99% of ln(classes) is the uniform-prediction plateau (for the notes only)
+
+
+@dataclass
+class Config(ReproConfig):
+    dataset: str = "digits"
+    data_dir: str = ""
+    image_size: int = 32
+    channels: int = 0  # 0: the source's
+    flip: bool = False
+    depths: tuple[int, ...] = (11, 13, 16, 19)
+    width_multiplier: float = 0.125
+    epochs_per_depth: int = 5
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    init_std: float = 0.01
+    match_full_width_gain: bool = True
+    backbone_epochs: int = 3
+    save_models: str = "deepest"  # all, deepest (VGG-11 and each method's deepest net) or none
+    max_examples: int = 0  # 0: all training images
+    PROFILES = {"smoke": {"depths": (11, 16), "width_multiplier": 0.0625, "epochs_per_depth": 1, "backbone_epochs": 1,
+                          "max_examples": 256},
+                "full": {"dataset": "tfds:cifar10", "channels": 3, "flip": True, "width_multiplier": 1.0,
+                         "epochs_per_depth": 20, "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.01,
+                         "backbone_epochs": 5}}
+
+
+def _degrades_less(m):
+    return m["scratch_normal_degradation"] > m["progressive_degradation"]
+
+
+CLAIMS = [
+    Claim("C5.5", "VGG: progressive deepening (11 -> 13 -> 16 -> 19 layers, each started from the trained shallower "
+                  "net) trains deep nets that random N(0, 0.01) initialisation cannot, and scratch training degrades "
+                  "with depth more than progressive; max-pooling after each cascade of convolutions; a frozen VGG "
+                  "is a backbone for a new head.",
+          rule=all_of(at_most("worst_deep_loss_ratio", CLEARLY),
+                      custom("scratch_normal_degradation > progressive_degradation (train loss at the deepest minus "
+                             "the shallowest depth)", _degrades_less,
+                             reads=("scratch_normal_degradation", "progressive_degradation")),
+                      is_true("pool_after_each_cascade"), is_true("backbone_weights_unchanged")),
+          note=f"worst_deep_loss_ratio: the largest, over depths >= {DEEP}, of progressive / scratch_normal final "
+               f"training loss; 'clearly lower' is fixed at <= {CLEARLY:g} (at most half)."),
+]
+
+
+def paper_init_std(cfg) -> float:
+    return cfg.init_std / math.sqrt(cfg.width_multiplier) if cfg.match_full_width_gain else cfg.init_std
+
+
+def check_depths(depths: tuple[int, ...]) -> None:
+    if list(depths) != sorted(set(depths)) or any(d not in VGG_CONVS_PER_BLOCK for d in depths):
+        raise ValueError(f"depths must be increasing VGG depths from {sorted(VGG_CONVS_PER_BLOCK)}. "
+                         f"Received: depths={depths}")
+    if depths[-1] < DEEP or len(depths) < 2:
+        raise ValueError(f"depths must include a shallow depth and one >= {DEEP}. Received: depths={depths}")
+
+
+def pools_after_each_cascade(model: keras.Model) -> bool:
+    """Every ``block{b}_pool`` directly follows the last convolution of its block, and nothing else pools."""
+    names = [layer.name for layer in model.layers]
+    pools = [n for n, layer in zip(names, model.layers) if isinstance(layer, keras.layers.MaxPooling2D)]
+    ok = len(pools) == 5
+    for b in range(1, 6):
+        convs = [n for n in names if n.startswith(f"block{b}_conv")]
+        ok &= f"block{b}_pool" in names and bool(convs) and names.index(f"block{b}_pool") == names.index(convs[-1]) + 1
+    return bool(ok)
+
+
+def loss_summary(rows: pd.DataFrame, depths: tuple[int, ...]) -> dict[str, float]:
+    """What the rule reads, from a table with one row per (method, depth) and a ``train_loss`` column."""
+    loss = rows.set_index(["method", "depth"])["train_loss"]
+    ratios = {d: loss["progressive", d] / loss["scratch_normal", d] for d in depths if d >= DEEP}
+    out = {f"loss_ratio_d{d}": r for d, r in ratios.items()}
+    out["worst_deep_loss_ratio"] = max(ratios.values())
+    for method in ("progressive", "scratch_normal"):
+        out[f"{method}_degradation"] = loss[method, depths[-1]] - loss[method, depths[0]]
+    return out
+
+
+def make_optimizer(cfg):
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(cfg.learning_rate)
+    if cfg.optimizer == "sgd":  # the paper: mini-batch SGD with momentum 0.9
+        return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9)
+    raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
+
+
+def train(ctx, model, train_ds, eval_ds, probe, label: str) -> dict:
+    """Train ``model`` for the depth's epochs; also its first and last layers' gradient norms at the start."""
+    cfg = ctx.config
+    norms = layer_gradient_norms(model, *probe)
+    with ctx.scope():
+        model.compile(make_optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = ctx.fit(model, train_ds, epochs=cfg.epochs_per_depth, shuffle=False, label=label)
+    test_loss, test_accuracy = model.evaluate(eval_ds, verbose=0)
+    return {"curve": history.history, "train_loss": history.history["loss"][-1],
+            "train_accuracy": history.history["accuracy"][-1], "test_loss": float(test_loss),
+            "test_accuracy": float(test_accuracy), "first_layer_gradient_at_start": norms["block1_conv1"],
+            "last_layer_gradient_at_start": norms["predictions"]}
+
+
+def save_list(models: dict, depths: tuple[int, ...], which: str) -> list[tuple[str, int]]:
+    """(method, depth) of the models to save: ``all``, ``deepest`` (VGG-11 and each method's deepest) or ``none``."""
+    if which not in ("all", "deepest", "none"):
+        raise ValueError(f"save_models must be 'all', 'deepest' or 'none'. Received: save_models={which!r}")
+    keep = [key for key in models if not (key[0] == "scratch_normal" and key[1] == depths[0])]  # = progressive's
+    if which == "deepest":
+        keep = [key for key in keep if key[1] == depths[-1] or key == ("progressive", depths[0])]
+    return keep if which != "none" else []
+
+
+GRADIENT_FLOOR = 1e-16  # where an exactly zero (underflowed) gradient norm is drawn on the log axis
+
+
+def plot_curves(curves: pd.DataFrame, table: pd.DataFrame, depths, classes: int):
+    fig, axes = plt.subplots(1, len(depths) + 2, figsize=(3.5 * (len(depths) + 2), 3.6))
+    styles = {"progressive": dict(color="C0", marker="s", ls="--", ms=6, mfc="none"),
+              "scratch_normal": dict(color="C3", marker="o", ms=3),
+              "scratch_glorot": dict(color="C2", marker="o", ms=3)}
+    top = 1.1 * max(curves["train_loss"].max(), math.log(classes))
+    for ax, depth in zip(axes, depths):
+        for method, group in curves[curves["depth"] == depth].groupby("method", sort=False):
+            ax.plot(group["epoch"], group["train_loss"], label=method, **styles[method])
+        ax.set(title=f"VGG-{depth} ({VGG_CONFIG_NAMES[depth]})", xlabel="epoch at this depth", ylim=(0, top))
+        ax.axhline(math.log(classes), color="k", lw=0.6, ls=":")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"training cross-entropy (dotted: ln {classes})")
+    axes[0].legend(fontsize=8)
+    loss_ax, grad_ax = axes[-2], axes[-1]
+    for method, group in table.groupby("method", sort=False):
+        loss_ax.plot(group["depth"], group["train_loss"], label=method, **styles[method])
+        grad_ax.semilogy(group["depth"], group["first_layer_gradient_at_start"].clip(lower=GRADIENT_FLOOR),
+                         **styles[method])
+    loss_ax.set(title="final training loss", xlabel="weight layers", xticks=list(depths), ylim=(0, top))
+    floor = "\n(an exact 0 is drawn at 1e-16)" if (table["first_layer_gradient_at_start"] == 0).any() else ""
+    grad_ax.set(title=f"‖∂L/∂W‖ of block1_conv1 at the start{floor}", xlabel="weight layers",
+                xticks=list(depths))
+    for ax in (loss_ax, grad_ax):
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+@reproduction("vgg_progressive", title="VGG: progressive deepening vs training from scratch", claims=CLAIMS,
+              config=Config)
+def run(ctx):
+    cfg = ctx.config
+    check_depths(cfg.depths)
+    train_ds, eval_ds, info = make_datasets(cfg.dataset, image_size=cfg.image_size, batch_size=cfg.batch_size,
+                                            seed=ctx.seed_for(1), augment="alexnet", channels=cfg.channels or None,
+                                            data_dir=cfg.data_dir or None, flip=cfg.flip,
+                                            max_examples=cfg.max_examples or None)
+    shape = (cfg.image_size, cfg.image_size, info.channels)
+    probe = next(train_ds.take(1).as_numpy_iterator())  # one fixed batch for the gradient norms at the start
+    std = paper_init_std(cfg)
+    ctx.progress(f"{info.name}: {info.train_count} training images at {cfg.image_size}px; "
+                 f"paper init N(0, {std:.4g}); {cfg.epochs_per_depth} epochs per depth")
+
+    def build(depth, init):
+        return vgg(depth, input_shape=shape, classes=info.num_classes, width_multiplier=cfg.width_multiplier,
+                   kernel_initializer=init, name=f"vgg{depth}")
+
+    rows, curves, models = [], [], {}
+
+    def record(method, depth, model, result, copied, cumulative):
+        rows.append({"method": method, "depth": depth, "config": VGG_CONFIG_NAMES[depth],
+                     "train_loss": result["train_loss"], "train_accuracy": result["train_accuracy"],
+                     "test_loss": result["test_loss"], "test_accuracy": result["test_accuracy"],
+                     "first_layer_gradient_at_start": result["first_layer_gradient_at_start"],
+                     "last_layer_gradient_at_start": result["last_layer_gradient_at_start"],
+                     "parameters": model.count_params(), "layers_from_shallower": copied,
+                     "epochs_at_depth": cfg.epochs_per_depth, "cumulative_epochs": cumulative})
+        curves.extend({"method": method, "depth": depth, "epoch": e + 1, "train_loss": loss,
+                       "train_accuracy": result["curve"]["accuracy"][e]}
+                      for e, loss in enumerate(result["curve"]["loss"]))
+        models[method, depth] = model
+        ctx.progress(f"{method} VGG-{depth}: train loss {result['train_loss']:.4f}, "
+                     f"test accuracy {result['test_accuracy']:.3f}")
+
+    normal = keras.initializers.RandomNormal(0.0, std)
+    for i, depth in enumerate(cfg.depths):
+        keras.utils.set_random_seed(ctx.seed_for(2, depth))
+        if i == 0:  # the shallowest net: trained once, the start of the progressive chain
+            model = build(depth, normal)
+            result = train(ctx, model, train_ds, eval_ds, probe, f"VGG-{depth} N(0, {std:.3g})")
+            for method in ("progressive", "scratch_normal"):
+                record(method, depth, model, result, 0, cfg.epochs_per_depth)
+        else:
+            shallower = models["progressive", cfg.depths[i - 1]]
+            grown = grow_vgg(shallower, depth, kernel_initializer=normal, name=f"vgg{depth}")
+            copied = len(copy_weights_by_name(shallower, grown))
+            record("progressive", depth, grown, train(ctx, grown, train_ds, eval_ds, probe, f"progressive VGG-{depth}"),
+                   copied, cfg.epochs_per_depth * (i + 1))
+            model = build(depth, normal)
+            record("scratch_normal", depth, model, train(ctx, model, train_ds, eval_ds, probe, f"scratch VGG-{depth}"),
+                   0, cfg.epochs_per_depth)
+        keras.utils.set_random_seed(ctx.seed_for(3, depth))
+        model = build(depth, "glorot_uniform")
+        record("scratch_glorot", depth, model, train(ctx, model, train_ds, eval_ds, probe, f"Glorot VGG-{depth}"),
+               0, cfg.epochs_per_depth)
+
+    order = {method: k for k, method in enumerate(METHODS)}
+    table = pd.DataFrame(rows).sort_values(["method", "depth"], key=lambda col: col.map(order) if col.name == "method"
+                                           else col).reset_index(drop=True)
+    curves_df = pd.DataFrame(curves)
+    ctx.table("per_depth", table, keys=["method", "depth"],
+              caption="train_loss / train_accuracy: mean over the last epoch at that depth (augmented inputs)")
+    ctx.table("loss_curves", curves_df, keys=["method", "depth", "epoch"])
+    ctx.figure("loss_curves", plot_curves(curves_df, table, cfg.depths, info.num_classes))
+    for method, depth in save_list(models, cfg.depths, cfg.save_models):
+        ctx.save_model(f"vgg{depth}_{method}", inference_copy(models[method, depth]))
+
+    # VGG as a frozen backbone under a new head: odd vs even digit (or class parity in general)
+    trained = models["progressive", cfg.depths[-1]]
+    keras.utils.set_random_seed(ctx.seed_for(4))
+    with ctx.scope():
+        head_model = vgg_backbone(trained, classes=2, head_units=64)
+        head_model.compile(make_optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    frozen_before = [w.copy() for w in head_model.get_layer("backbone").get_weights()]
+    parity = (train_ds.map(lambda x, y: (x, y % 2)), eval_ds.map(lambda x, y: (x, y % 2)))
+    ctx.fit(head_model, parity[0], epochs=cfg.backbone_epochs, shuffle=False, label="frozen backbone + new head")
+    _, parity_accuracy = head_model.evaluate(parity[1], verbose=0)
+    unchanged = all(np.array_equal(a, b) for a, b in zip(head_model.get_layer("backbone").get_weights(), frozen_before))
+    if cfg.save_models != "none":
+        ctx.save_model(f"vgg{cfg.depths[-1]}_backbone_parity_head", inference_copy(head_model))
+
+    measured = loss_summary(table, cfg.depths)
+    ctx.measure("C5.5", **measured, pool_after_each_cascade=all(pools_after_each_cascade(m) for m in models.values()),
+                backbone_weights_unchanged=unchanged, backbone_parity_test_accuracy=float(parity_accuracy),
+                epochs_per_depth=cfg.epochs_per_depth, paper_init_std=std)
+    base = table.set_index(["method", "depth"]).loc[("progressive", cfg.depths[0])]
+    base_loss = base["train_loss"]
+    if base_loss >= PLATEAU * math.log(info.num_classes):
+        ctx.note("C5.5", f"The N(0, {std:.3g}) VGG-{cfg.depths[0]} that starts the progressive chain ended at "
+                         f"training loss {base_loss:.4f}, within {1 - PLATEAU:.0%} of ln {info.num_classes} = "
+                         f"{math.log(info.num_classes):.4f}: it never left the plateau of its initialisation, so "
+                         "growing had no trained net to start from. Its first layer's gradient norm at the start "
+                         f"was {base['first_layer_gradient_at_start']:.3g} (per_depth). The paper trained "
+                         "net A for 74 epochs (about 370,000 SGD iterations); this budget is "
+                         f"{cfg.epochs_per_depth} epochs per depth.")
+    glorot = table[table["method"] == "scratch_glorot"].set_index("depth")["train_loss"]
+    ctx.note("C5.5", f"Glorot-uniform from scratch (reported, not judged): final training loss "
+                     f"{', '.join(f'VGG-{d} {glorot[d]:.3g}' for d in cfg.depths)}. Equal epochs at every depth: "
+                     f"the progressive net at depth d has also had the epochs of the shallower depths "
+                     f"(cumulative_epochs in per_depth).")
+    scaling = "scaled to the full-width layer gain" if cfg.match_full_width_gain else "as is"
+    ctx.note("C5.5", f"{info.name} at {cfg.image_size}px, widths x {cfg.width_multiplier:g}, {cfg.optimizer} "
+                     f"(lr {cfg.learning_rate:g}), batch {cfg.batch_size}, no dropout and no weight decay; paper "
+                     f"init N(0, {std:.4g}) = 0.01 {scaling}.")

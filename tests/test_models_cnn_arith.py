@@ -1,0 +1,120 @@
+"""Convolution arithmetic, receptive fields and per-layer gradient norms (keras_repro.models helpers)."""
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import keras_repro  # noqa: F401
+from conftest import assert_ok, run_python
+from keras_repro.models.conv_arithmetic import (channels_changed, conv_output_size, measured_output_side,
+                                                measured_receptive_field, receptive_field,
+                                                same_padding_output_size, stacked_conv_weights)
+from keras_repro.models.gradients import elementwise_derivative, layer_gradient_norms
+
+
+@pytest.mark.parametrize("n, k, p, s, expected", [(224, 11, 2, 4, 55), (32, 5, 0, 1, 28), (28, 5, 2, 1, 28),
+                                                  (7, 3, 0, 2, 3), (8, 2, 0, 2, 4), (5, 7, 1, 1, 1)])
+def test_conv_output_size_known_values(n, k, p, s, expected):
+    assert conv_output_size(n, k, p, s) == expected
+    assert measured_output_side(n, k, p, s, layer="conv") == (expected, 1)
+    assert measured_output_side(n, k, p, s, layer="max")[0] == expected
+
+
+def test_conv_output_size_rejects_impossible_shapes():
+    with pytest.raises(ValueError, match="k=9"):
+        conv_output_size(5, 9, 1, 1)
+    with pytest.raises(ValueError, match="s=0"):
+        conv_output_size(5, 3, 0, 0)
+    with pytest.raises(ValueError, match="layer='median'"):
+        measured_output_side(5, 3, layer="median")
+
+
+@pytest.mark.parametrize("n, k, s", [(7, 3, 2), (8, 3, 2), (13, 5, 3), (32, 4, 1), (5, 11, 4)])
+def test_same_padding_gives_ceil_n_over_s(n, k, s):
+    assert same_padding_output_size(n, k, s) == math.ceil(n / s)
+    assert measured_output_side(n, k, s=s, padding="same") == (math.ceil(n / s), 1)
+
+
+def test_kernels_give_channels():
+    assert measured_output_side(9, 3, 1, 1, channels=3, filters=16) == (9, 16)
+
+
+def test_receptive_field_of_stacked_3x3_equals_one_larger_kernel():
+    assert receptive_field([(3, 1), (3, 1)]) == 5 == measured_receptive_field([3, 3]) == measured_receptive_field([5])
+    assert receptive_field([(3, 1)] * 3) == 7 == measured_receptive_field([3, 3, 3]) == measured_receptive_field([7])
+    assert receptive_field([(3, 2), (3, 1)]) == 7  # a stride widens what the next layer sees
+    assert measured_receptive_field([1]) == 1
+
+
+@pytest.mark.parametrize("channels", [1, 4, 16])
+def test_stacked_3x3_weights_are_18_c_squared_vs_25_c_squared(channels):
+    assert stacked_conv_weights([3, 3], channels) == 18 * channels ** 2
+    assert stacked_conv_weights([5], channels) == 25 * channels ** 2
+    assert stacked_conv_weights([3, 3, 3], channels) == 27 * channels ** 2 < stacked_conv_weights([7], channels)
+
+
+def test_pooling_changes_only_the_perturbed_channel_and_convolution_changes_all():
+    x = np.random.default_rng(0).normal(size=(1, 6, 6, 4)).astype("float32")
+    for c in range(4):
+        assert channels_changed(keras.layers.MaxPooling2D(2), x, c) == [c]
+        assert channels_changed(keras.layers.AveragePooling2D(2), x, c) == [c]
+    assert channels_changed(keras.layers.Conv2D(4, 3, padding="same"), x, 1) == [0, 1, 2, 3]
+
+
+def test_sigmoid_slope_is_at_most_a_quarter_exactly():
+    grid = np.union1d(np.linspace(-8, 8, 1601), [0.0])
+    slope = elementwise_derivative(keras.activations.sigmoid, grid)
+    assert slope.dtype == np.float64 and slope.max() == 0.25 and grid[slope.argmax()] == 0.0
+    np.testing.assert_allclose(slope, keras.ops.convert_to_numpy(keras.activations.sigmoid(grid))
+                               * (1 - keras.ops.convert_to_numpy(keras.activations.sigmoid(grid))), rtol=1e-12)
+    assert elementwise_derivative(keras.activations.relu, np.array([-1.0, 2.0])).tolist() == [0.0, 1.0]
+
+
+W_OUT = np.array([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.2], [0.6, 0.0]], "float32")
+
+
+def _two_layer_net():
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4, kernel_initializer="identity", name="h")(inputs)
+    out = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.Constant(W_OUT),
+                             name="o")(hidden)
+    return keras.Model(inputs, out)
+
+
+X = np.array([[1.0, 2.0, -1.0], [0.5, -1.0, 2.0]], "float32")
+Y = np.array([0, 1])
+
+
+def test_layer_gradient_norms_match_the_closed_form():
+    norms = layer_gradient_norms(_two_layer_net(), X, Y)
+    assert list(norms) == ["h", "o"]
+    hidden = np.hstack([X, np.zeros((2, 1))])  # identity kernel 3 -> 4, zero bias
+    logits = hidden @ W_OUT
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    delta = (p - np.eye(2)[Y]) / len(X)  # mean cross-entropy through softmax
+    grad_o = np.concatenate([(hidden.T @ delta).ravel(), delta.sum(0)])
+    back = delta @ W_OUT.T
+    grad_h = np.concatenate([(X.T @ back).ravel(), back.sum(0)])
+    assert norms["o"] == pytest.approx(np.linalg.norm(grad_o), rel=1e-5)
+    assert norms["h"] == pytest.approx(np.linalg.norm(grad_h), rel=1e-5) and norms["h"] > 0.01
+
+
+def test_layer_gradient_norms_agree_on_jax():
+    expected = layer_gradient_norms(_two_layer_net(), X, Y)
+    out = assert_ok(run_python(f"""
+        import numpy as np, keras, keras_repro
+        from keras_repro.models.gradients import elementwise_derivative, layer_gradient_norms
+        inputs = keras.Input((3,))
+        hidden = keras.layers.Dense(4, kernel_initializer="identity", name="h")(inputs)
+        kernel = keras.initializers.Constant(np.array({W_OUT.tolist()}, "float32"))
+        out = keras.layers.Dense(2, activation="softmax", kernel_initializer=kernel, name="o")(hidden)
+        x, y = np.array({X.tolist()}, "float32"), np.array({Y.tolist()})
+        norms = layer_gradient_norms(keras.Model(inputs, out), x, y)
+        print(norms["h"], norms["o"], float(elementwise_derivative(keras.activations.sigmoid, np.zeros(3)).max()))
+    """, backend="jax"))
+    h, o, slope = map(float, out.split())
+    assert h == pytest.approx(expected["h"], rel=1e-5) and o == pytest.approx(expected["o"], rel=1e-5)
+    assert slope == 0.25
