@@ -32,10 +32,9 @@ def _value(measured: Mapping[str, Any], key: str) -> Any:
 
 
 def _number(measured: Mapping[str, Any], key: str) -> float:
-    value = float(_value(measured, key))
-    if math.isnan(value):
-        raise ValueError(f"measurement {key!r} is NaN")
-    return value
+    # NaN (an undefined measurement, e.g. a spread from a single seed) fails every comparison, so a
+    # rule that reads it cannot pass; evaluate() names it in the note.
+    return float(_value(measured, key))
 
 
 class Rule:
@@ -254,6 +253,9 @@ def evaluate(claim: Claim, measured: Mapping[str, Any], *, profile: str, inconcl
         return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", shown, claim.rule.describe(),
                            " ".join([inconclusive_reason, *note_parts]))
     outcome = REPRODUCED if claim.rule(measured) else NOT_REPRODUCED
+    undefined = [k for k in claim.rule.keys() if isinstance(measured.get(k), float) and math.isnan(measured[k])]
+    if undefined:
+        note_parts.append(f"undefined (NaN) measurement(s) fail the rule: {', '.join(undefined)}.")
     verdict = outcome
     if profile == "smoke":
         verdict = INCONCLUSIVE

@@ -28,9 +28,14 @@ def test_missing_measurement_is_an_error_not_a_verdict():
         rule({"a": 5})
 
 
-def test_nan_and_wrong_types_are_errors():
-    with pytest.raises(ValueError, match="NaN"):
-        c.at_least("a", 1)({"a": float("nan")})
+def test_nan_fails_every_comparison_and_is_named():
+    nan = float("nan")
+    assert not c.at_least("a", 1)({"a": nan}) and not c.less_than("a", 1)({"a": nan})
+    result = c.evaluate(c.Claim("C9.9", "x", c.less_than("t", -2)), {"t": nan}, profile="default")
+    assert result.verdict == c.NOT_REPRODUCED and "NaN" in result.note
+
+
+def test_wrong_types_are_errors():
     with pytest.raises(TypeError):
         c.is_true("flag")({"flag": 0.5})
 

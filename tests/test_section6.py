@@ -257,10 +257,10 @@ def test_l1_regression_has_informative_and_noise_features():
 def test_dropout_rule_passes_and_fails():
     _, c = claim("dropout")
     good = {"mc_rel_error_classic": 0.003, "mc_rel_error_inverted": 0.004, "converted_max_abs_diff": 1e-7,
-            "trained_test_acc_diff": 0.01, "gap_dropout_minus_none": -0.05}
+            "trained_test_acc_diff": 0.01, "gap_dropout_minus_none": -0.05, "gap_dropout_minus_none_t": -3.0}
     assert c.rule(good)
     for key, bad in (("mc_rel_error_classic", 0.02), ("converted_max_abs_diff", 1e-3), ("trained_test_acc_diff", 0.05),
-                     ("gap_dropout_minus_none", 0.01)):
+                     ("gap_dropout_minus_none", 0.01), ("gap_dropout_minus_none_t", -1.0)):
         assert not c.rule({**good, key: bad}), key
 
 
@@ -296,8 +296,10 @@ def test_salt_and_pepper_noise_set_pixels_to_paper_or_ink():
 
 def test_dropconnect_rule_and_mc_check():
     module, c = claim("dropconnect")
-    good = {"dropconnect_train_acc": 0.99, "gap_dropconnect_minus_none": -0.02, "mc_rel_error": 0.004}
+    good = {"dropconnect_train_acc": 0.99, "gap_dropconnect_minus_none": -0.02, "mc_rel_error": 0.004,
+            "gap_dropconnect_minus_none_t": -2.5}
     assert c.rule(good)
+    assert not c.rule({**good, "gap_dropconnect_minus_none_t": -1.5})  # a decrease within the seed noise
     assert not c.rule({**good, "dropconnect_train_acc": 0.5})
     assert not c.rule({**good, "gap_dropconnect_minus_none": 0.02})
     keras.utils.set_random_seed(0)
