@@ -183,6 +183,16 @@ def run(ctx):
                 seconds_per_step_smallest=float(timing.seconds_per_step.iloc[0]),
                 seconds_per_step_largest=float(timing.seconds_per_step.iloc[-1]))
     ctx.progress(f"C4.0: log-log slope {slope:.3f}")
+    # Cost model t(N) = t0 + c·N (least squares): t0 is the per-step overhead that does not grow with N
+    # (dispatch, kernel launches); it flattens the log-log slope at the small end of the range.
+    c, t0 = np.polyfit(timing.examples.to_numpy(float), timing.seconds_per_step.to_numpy(float), 1)
+    overhead_share = t0 / float(timing.seconds_per_step.iloc[0])
+    ctx.measure("C4.0", fixed_overhead_seconds=float(t0), overhead_share_at_smallest_n=float(overhead_share))
+    ctx.note("C4.0", f"A straight-line fit t(N) = t0 + c·N gives t0 = {t0 * 1e3:.3g} ms per step that does not grow "
+                     f"with N ({overhead_share:.0%} of the step at N = {int(timing.examples.iloc[0])}) and "
+                     f"c = {c * 1e6:.3g} µs per example; the log-log slope over the upper half of the range is "
+                     f"{L.loglog_slope(upper.examples, upper.seconds_per_step):.3f}. A timing measure: its slope "
+                     "moves with the machine's load from run to run.")
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.loglog(timing.examples, timing.seconds_per_step, "o", label="fastest round (median of steps)")
     fit = np.polyfit(np.log(timing.examples), np.log(timing.seconds_per_step), 1)
