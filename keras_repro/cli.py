@@ -111,7 +111,7 @@ def show(name: str, results_dir: Path):
         table = latest.table(results.CLAIMS_TABLE)
     except results.ResultsError as exc:
         _fail(str(exc))
-    for row in table.fillna("").itertuples(index=False):
+    for row in table.astype(object).fillna("").itertuples(index=False):
         click.echo(f"  {row.claim_id:<6} {row.verdict:<15} {row.measured}")
         if row.note:
             click.echo(f"         {row.note}")

@@ -250,7 +250,7 @@ def compare_runs(a: Run, b: Run) -> Comparison:
     ca, cb = a.table(CLAIMS_TABLE), b.table(CLAIMS_TABLE)
     merged = ca[["claim_id", "verdict"]].merge(cb[["claim_id", "verdict"]], on="claim_id", how="outer",
                                                suffixes=("_a", "_b"))
-    changes = merged[merged["verdict_a"].fillna("") != merged["verdict_b"].fillna("")].reset_index(drop=True)
+    changes = merged[merged["verdict_a"].astype(object).fillna("") != merged["verdict_b"].astype(object).fillna("")].reset_index(drop=True)
     return Comparison(a, b, tables, changes)
 
 
@@ -265,7 +265,7 @@ def summary(results_dir: Path, names: Sequence[str], profile: str | None = None)
             continue
         run = done[-1]
         try:
-            claims = run.table(CLAIMS_TABLE).fillna("")
+            claims = run.table(CLAIMS_TABLE).astype(object).fillna("")
         except ResultsError as exc:
             problems.append(str(exc))
             continue
