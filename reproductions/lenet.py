@@ -27,6 +27,7 @@ from keras_repro.registry import reproduction
 @dataclass
 class Config(ReproConfig):
     dataset: str = "digits"
+    data_dir: str = ""  # tfds data directory with prepared data ("": tfds's default)
     epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -72,7 +73,7 @@ def plot_curves(history: dict) -> plt.Figure:
 def run(ctx):
     cfg = ctx.config
     kind = digit_dataset_kind(cfg.dataset)
-    data = load_arrays(cfg.dataset, image_size=32, channels=1)
+    data = load_arrays(cfg.dataset, image_size=32, channels=1, data_dir=cfg.data_dir or None)
     x_train, x_test = data.x_train.astype("float32") / 255.0, data.x_test.astype("float32") / 255.0
     ctx.progress(f"{cfg.dataset}: {len(x_train)} training and {len(x_test)} test images, 32×32×1")
 

@@ -72,7 +72,7 @@ def _unavailable(name: str, where: str, why: str) -> DataUnavailable:
         manual = " (ImageNet needs ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar in " \
                  f"{where}/downloads/manual/)"
     return DataUnavailable(f"tfds dataset {name!r} is not prepared in {where} and {why}{manual}; "
-                           f"pass --data-dir with prepared data, or use another source: "
+                           f"point to prepared data (--data-dir; in `repro run`, --set data_dir=...), or use another source: "
                            f"{embedded_alternatives()}")
 
 
