@@ -332,3 +332,19 @@ def moving_statistics(batch_means, batch_variances, momentum: float) -> dict:
         var = momentum * var + (1 - momentum) * v
         std = momentum * std + (1 - momentum) * np.sqrt(v)
     return {"mean": mean, "variance": var, "std": std}
+
+
+def plot_gap_curves(curves, second: str, second_label: str):
+    """Two panels from per-epoch rows (``variant, seed, epoch, loss_gap, <second>``), means over seeds:
+    the overfitting gap, and ``second`` (e.g. ``val_loss`` or ``val_acc``)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for k, (name, part) in enumerate(curves.groupby("variant", sort=False)):
+        mean = part.groupby("epoch")[["loss_gap", second]].mean()
+        axes[0].plot(mean.index, mean["loss_gap"], color=f"C{k}", label=name)
+        axes[1].plot(mean.index, mean[second], color=f"C{k}", label=name)
+    axes[0].set(xlabel="epoch", ylabel="validation − training loss", title="overfitting gap (mean over seeds)")
+    axes[1].set(xlabel="epoch", ylabel=second_label, title=f"{second_label} (mean over seeds)")
+    axes[0].legend()
+    return fig

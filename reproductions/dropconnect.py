@@ -28,7 +28,8 @@ from keras_repro.config import ReproConfig
 from keras_repro.layers import ClassicDropout, DropConnect
 from keras_repro.registry import reproduction
 from keras_repro.regularization import (bernoulli_mc_error, describe_paired, digits_split, fit_tracking_gap,
-                                        inference_outputs, monte_carlo_mean, paired_comparison, relative_error)
+                                        inference_outputs, monte_carlo_mean, paired_comparison, plot_gap_curves,
+                                        relative_error)
 
 
 @dataclass
@@ -124,18 +125,4 @@ def run(ctx):
     for name in ("dropconnect", "dropout"):
         ctx.note("C6.5", describe_paired(f"gap with {name} − without", paired_comparison(results, "loss_gap", "variant",
                                                                                        name, "none")))
-    ctx.figure("gap_vs_epochs", _plot_curves(pd.DataFrame(curves)))
-
-
-def _plot_curves(curves: pd.DataFrame):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for k, (name, part) in enumerate(curves.groupby("variant", sort=False)):
-        mean = part.groupby("epoch")[["loss_gap", "val_acc"]].mean()
-        axes[0].plot(mean.index, mean["loss_gap"], color=f"C{k}", label=name)
-        axes[1].plot(mean.index, mean["val_acc"], color=f"C{k}", label=name)
-    axes[0].set(xlabel="epoch", ylabel="validation − training loss", title="overfitting gap (mean over seeds)")
-    axes[1].set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy (mean over seeds)")
-    axes[0].legend()
-    return fig
+    ctx.figure("gap_vs_epochs", plot_gap_curves(pd.DataFrame(curves), "val_acc", "validation accuracy"))

@@ -38,7 +38,7 @@ from keras_repro.layers import ClassicDropout
 from keras_repro.registry import reproduction
 from keras_repro.regularization import (bernoulli_mc_error, classification_scores, describe_paired, digits_split,
                                         fit_tracking_gap, inference_outputs, monte_carlo_mean, paired_comparison,
-                                        relative_error)
+                                        plot_gap_curves, relative_error)
 
 
 @dataclass
@@ -182,22 +182,8 @@ def run(ctx):
     gap_comparison = paired_comparison(results, "loss_gap", "variant", "classic", "none")
     ctx.measure("C6.4", gap_dropout_minus_none_t=gap_comparison["t"])
     ctx.note("C6.4", describe_paired("gap with dropout − without", gap_comparison))
-    ctx.figure("gap_vs_epochs", _plot_curves(pd.DataFrame(curves)))
+    ctx.figure("gap_vs_epochs", plot_gap_curves(pd.DataFrame(curves), "val_loss", "validation loss"))
     ctx.figure("input_noise", _plot_noise(split.x_train[:6], cfg.input_keep, ctx.rng(7)))
-
-
-def _plot_curves(curves: pd.DataFrame):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for k, (name, part) in enumerate(curves.groupby("variant", sort=False)):
-        mean = part.groupby("epoch")[["loss_gap", "val_loss"]].mean()
-        axes[0].plot(mean.index, mean["loss_gap"], color=f"C{k}", label=name)
-        axes[1].plot(mean.index, mean["val_loss"], color=f"C{k}", label=name)
-    axes[0].set(xlabel="epoch", ylabel="validation − training loss", title="overfitting gap (mean over seeds)")
-    axes[1].set(xlabel="epoch", ylabel="validation loss", title="validation loss (mean over seeds)")
-    axes[0].legend()
-    return fig
 
 
 def _plot_noise(images: np.ndarray, keep: float, rng: np.random.Generator):
