@@ -8,12 +8,14 @@ The VGG paper (Simonyan & Zisserman, 2014) trained configuration A (11 weight la
 learning due to the instability of gradient in deep nets"; after submission the authors found that
 Glorot initialisation removes the need.
 
-Three ways to reach each depth, with the same number of epochs at every depth:
+Four ways to reach each depth, with the same number of epochs at every depth:
 
 - ``progressive``: VGG-11 from ``N(0, σ)``; then each deeper net is :func:`grow_vgg` of the previous
   one (every layer it shares starts from the trained weights, the new convolutions from ``N(0, σ)``);
 - ``scratch_normal``: every depth from ``N(0, σ)`` — the paper-era initialisation;
-- ``scratch_glorot``: every depth from Glorot-uniform (the authors' later remark; reported, not judged).
+- ``scratch_glorot``: every depth from Glorot-uniform (the authors' later remark; reported, not judged);
+- ``progressive_glorot``: the same growing chain started from the Glorot VGG-11, new layers Glorot
+  too (reported, not judged): does growing help where Glorot-from-scratch still degrades with depth?
 
 VGG-11 of ``progressive`` and ``scratch_normal`` is the same trained model. Training loss is the
 mean over the last epoch. Finally the convolutional part of the progressive VGG-19 is frozen under a
@@ -46,7 +48,8 @@ from keras_repro.models import grow_vgg, inference_copy, layer_gradient_norms, v
 from keras_repro.models.vgg import VGG_CONFIG_NAMES, VGG_CONVS_PER_BLOCK, copy_weights_by_name
 from keras_repro.registry import reproduction
 
-METHODS = ("progressive", "scratch_normal", "scratch_glorot")
+METHODS = ("progressive", "scratch_normal", "scratch_glorot", "progressive_glorot")
+SAME_AS = {"scratch_normal": "progressive", "progressive_glorot": "scratch_glorot"}  # one shared shallowest net
 DEEP = 16  # "deep" depths, where the paper says random N(0, 0.01) initialisation stalls: D (16) and E (19)
 CLEARLY = 0.5  # "clearly lower loss": at most half of the scratch net's
 PLATEAU = 0.99  # a final loss above 99% of ln(classes) is the uniform-prediction plateau (for the notes only)
@@ -156,7 +159,7 @@ def save_list(models: dict, depths: tuple[int, ...], which: str) -> list[tuple[s
     """(method, depth) of the models to save: ``all``, ``deepest`` (VGG-11 and each method's deepest) or ``none``."""
     if which not in ("all", "deepest", "none"):
         raise ValueError(f"save_models must be 'all', 'deepest' or 'none'. Received: save_models={which!r}")
-    keep = [key for key in models if not (key[0] == "scratch_normal" and key[1] == depths[0])]  # = progressive's
+    keep = [key for key in models if not (key[0] in SAME_AS and key[1] == depths[0])]  # the shared shallowest net
     if which == "deepest":
         keep = [key for key in keep if key[1] == depths[-1] or key == ("progressive", depths[0])]
     return keep if which != "none" else []
@@ -169,7 +172,8 @@ def plot_curves(curves: pd.DataFrame, table: pd.DataFrame, depths, classes: int)
     fig, axes = plt.subplots(1, len(depths) + 2, figsize=(3.5 * (len(depths) + 2), 3.6))
     styles = {"progressive": dict(color="C0", marker="s", ls="--", ms=6, mfc="none"),
               "scratch_normal": dict(color="C3", marker="o", ms=3),
-              "scratch_glorot": dict(color="C2", marker="o", ms=3)}
+              "scratch_glorot": dict(color="C2", marker="o", ms=3),
+              "progressive_glorot": dict(color="C2", marker="s", ls="--", ms=6, mfc="none")}
     top = 1.1 * max(curves["train_loss"].max(), math.log(classes))
     for ax, depth in zip(axes, depths):
         for method, group in curves[curves["depth"] == depth].groupby("method", sort=False):
@@ -249,8 +253,17 @@ def run(ctx):
                    0, cfg.epochs_per_depth)
         keras.utils.set_random_seed(ctx.seed_for(3, depth))
         model = build(depth, "glorot_uniform")
-        record("scratch_glorot", depth, model, train(ctx, model, train_ds, eval_ds, probe, f"Glorot VGG-{depth}"),
-               0, cfg.epochs_per_depth)
+        result = train(ctx, model, train_ds, eval_ds, probe, f"Glorot VGG-{depth}")
+        record("scratch_glorot", depth, model, result, 0, cfg.epochs_per_depth)
+        if i == 0:
+            record("progressive_glorot", depth, model, result, 0, cfg.epochs_per_depth)
+        else:
+            shallower = models["progressive_glorot", cfg.depths[i - 1]]
+            grown = grow_vgg(shallower, depth, kernel_initializer="glorot_uniform", name=f"vgg{depth}")
+            copied = len(copy_weights_by_name(shallower, grown))
+            record("progressive_glorot", depth, grown,
+                   train(ctx, grown, train_ds, eval_ds, probe, f"progressive Glorot VGG-{depth}"), copied,
+                   cfg.epochs_per_depth * (i + 1))
 
     order = {method: k for k, method in enumerate(METHODS)}
     table = pd.DataFrame(rows).sort_values(["method", "depth"], key=lambda col: col.map(order) if col.name == "method"
@@ -292,8 +305,11 @@ def run(ctx):
                          "net A for 74 epochs (about 370,000 SGD iterations); this budget is "
                          f"{cfg.epochs_per_depth} epochs per depth.")
     glorot = table[table["method"] == "scratch_glorot"].set_index("depth")["train_loss"]
-    ctx.note("C5.5", f"Glorot-uniform from scratch (reported, not judged): final training loss "
-                     f"{', '.join(f'VGG-{d} {glorot[d]:.3g}' for d in cfg.depths)}. Equal epochs at every depth: "
+    grown_glorot = table[table["method"] == "progressive_glorot"].set_index("depth")["train_loss"]
+    ctx.note("C5.5", f"Glorot-uniform (reported, not judged), final training loss from scratch: "
+                     f"{', '.join(f'VGG-{d} {glorot[d]:.3g}' for d in cfg.depths)}; grown from the Glorot VGG-"
+                     f"{cfg.depths[0]}: {', '.join(f'VGG-{d} {grown_glorot[d]:.3g}' for d in cfg.depths)}. "
+                     "Equal epochs at every depth: "
                      f"the progressive net at depth d has also had the epochs of the shallower depths "
                      f"(cumulative_epochs in per_depth).")
     scaling = "scaled to the full-width layer gain" if cfg.match_full_width_gain else "as is"

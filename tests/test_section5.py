@@ -172,9 +172,10 @@ def test_pools_after_each_cascade_and_config_checks():
 def test_vgg_models_to_save():
     models = {(m, d): None for m in vgg_progressive.METHODS for d in (11, 13, 16, 19)}
     deepest = vgg_progressive.save_list(models, (11, 13, 16, 19), "deepest")
-    assert sorted(deepest) == [("progressive", 11), ("progressive", 19), ("scratch_glorot", 19),
-                               ("scratch_normal", 19)]
-    assert len(vgg_progressive.save_list(models, (11, 13, 16, 19), "all")) == 11  # scratch_normal 11 = progressive 11
+    assert sorted(deepest) == [("progressive", 11), ("progressive", 19), ("progressive_glorot", 19),
+                               ("scratch_glorot", 19), ("scratch_normal", 19)]
+    # 4 methods × 4 depths, less the two shared VGG-11s (scratch_normal = progressive, progressive_glorot = scratch_glorot)
+    assert len(vgg_progressive.save_list(models, (11, 13, 16, 19), "all")) == 14
     assert vgg_progressive.save_list(models, (11, 13, 16, 19), "none") == []
     with pytest.raises(ValueError, match="save_models='some'"):
         vgg_progressive.save_list(models, (11, 16), "some")
