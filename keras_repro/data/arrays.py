@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# The augmentations of the training pipelines (tf.data in ``transforms``, NumPy in ``numpy_pipeline``)
+AUGMENTATIONS = ("alexnet", "inception", "none")
+AREA_RANGE = (0.08, 1.0)  # Inception-style crops: fraction of the image area
+ASPECT_RANGE = (3.0 / 4.0, 4.0 / 3.0)  # and aspect ratio
+
 
 def _interpolation_matrix(src: int, dst: int) -> np.ndarray:
     """(dst, src) matrix of bilinear weights with half-pixel centres (TF's convention)."""

@@ -91,14 +91,12 @@ class Preprocessing:
 
 
 def _check_arguments(image_size, batch_size, augment, channels, crop_fraction) -> None:
-    from keras_repro.data.transforms import AUGMENTATIONS
-
     if not isinstance(image_size, int) or image_size < 1:
         raise ValueError(f"image_size must be a positive int. Received: image_size={image_size!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
-    if augment not in AUGMENTATIONS:
-        raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}. Received: augment={augment!r}")
+    if augment not in _arrays.AUGMENTATIONS:
+        raise ValueError(f"augment must be one of {', '.join(_arrays.AUGMENTATIONS)}. Received: augment={augment!r}")
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be 1, 3 or None. Received: channels={channels!r}")
     if not 0.0 < crop_fraction <= 1.0:
@@ -110,7 +108,7 @@ def make_datasets(spec: str | Spec, image_size: int = 224, batch_size: int = 64,
                   data_dir: str | os.PathLike | None = None, normalize: bool = True, *,
                   crop_fraction: float = DEFAULT_CROP_FRACTION, flip: bool = True,
                   max_examples: int | None = None, drop_remainder: bool = False, cache: bool | None = None,
-                  validate: bool = True):
+                  validate: bool = True, engine: str = "auto"):
     """Training and evaluation ``tf.data`` pipelines for the source ``spec``, and a :class:`DatasetInfo`.
 
     Both datasets yield ``(float32 images [B, image_size, image_size, channels], int64 labels [B])``.
@@ -123,10 +121,18 @@ def make_datasets(spec: str | Spec, image_size: int = 224, batch_size: int = 64,
     ``False`` gives ``x / 255`` in [0, 1]. ``max_examples``: a seeded subset of the training set.
     ``cache``: keep encoded training bytes and decoded evaluation images in memory (``None``: when
     they fit in 512 MiB). ``validate``: decode every folder image once first to skip unreadable ones.
+    ``engine``: ``"tf"`` (tf.data), ``"numpy"`` (``keras.utils.PyDataset`` batches made with NumPy, for
+    in-memory sources on machines without TensorFlow) or ``"auto"`` (tf.data when TensorFlow imports).
     Raises :class:`DataUnavailable` when the data are not here.
     """
     _check_arguments(image_size, batch_size, augment, channels, crop_fraction)
+    if engine not in ("auto", "tf", "numpy"):
+        raise ValueError(f"engine must be 'auto', 'tf' or 'numpy'. Received: engine={engine!r}")
     parsed = parse_spec(spec)
+    if engine == "numpy" or (engine == "auto" and not _tensorflow_available()):
+        return _numpy_datasets(parsed, image_size=image_size, batch_size=batch_size, seed=seed, augment=augment,
+                               channels=channels, normalize=normalize, crop_fraction=crop_fraction, flip=flip,
+                               max_examples=max_examples, drop_remainder=drop_remainder)
     source = _open(parsed, image_size=image_size, channels=channels, seed=seed, data_dir=data_dir,
                    max_examples=max_examples, validate=validate)
     prep = Preprocessing(image_size, channels or source.channels, augment, crop_fraction, flip)
@@ -143,6 +149,34 @@ def make_datasets(spec: str | Spec, image_size: int = 224, batch_size: int = 64,
         unreadable=sorted(source.unreadable), unreadable_reasons=dict(source.unreadable),
         cached={"train": cached_train, "eval": cached_eval})
     return train_ds, eval_ds, info
+
+
+def _tensorflow_available() -> bool:
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _numpy_datasets(spec: Spec, *, image_size, batch_size, seed, augment, channels, normalize, crop_fraction, flip,
+                    max_examples, drop_remainder):
+    """``make_datasets`` without TensorFlow: in-memory sources only, batches made with NumPy."""
+    from keras_repro.data.numpy_pipeline import array_datasets
+    from keras_repro.data.sources import EMBEDDED
+
+    if spec.kind not in ("embedded", "synthetic"):
+        raise DataUnavailable(f"{spec} is read through tf.data and needs TensorFlow (pip install tensorflow); "
+                              f"without it, the in-memory sources work: {', '.join(EMBEDDED)}")
+    data = load_arrays(spec, image_size=image_size, channels=channels, seed=seed, max_examples=max_examples)
+    train, evaluation, mean, std = array_datasets(data, image_size=image_size, batch_size=batch_size, seed=seed,
+                                                  augment=augment, crop_fraction=crop_fraction, flip=flip,
+                                                  normalize=normalize, drop_remainder=drop_remainder)
+    info = DatasetInfo(name=str(spec), num_classes=data.num_classes, class_names=tuple(data.class_names),
+                       train_count=len(data.y_train), eval_count=len(data.y_test), image_size=image_size,
+                       channels=data.x_train.shape[-1], batch_size=batch_size, augment=augment, mean=mean, std=std,
+                       cached={"train": True, "eval": True})
+    return train, evaluation, info
 
 
 # -- the two pipelines ------------------------------------------------------------------------------

@@ -20,9 +20,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-AUGMENTATIONS = ("alexnet", "inception", "none")
-AREA_RANGE = (0.08, 1.0)
-ASPECT_RANGE = (3.0 / 4.0, 4.0 / 3.0)
+from keras_repro.data.arrays import AREA_RANGE, ASPECT_RANGE, AUGMENTATIONS  # noqa: F401  (shared with NumPy)
 
 
 def square_window(height, width, fraction: float, seed=None):
