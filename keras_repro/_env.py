@@ -92,7 +92,6 @@ def import_keras_quietly():
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # device probing prints too; do it now, silenced
-            tf.get_logger().setLevel("ERROR")  # retracing notices for the many tiny models we build
     return keras
 
 

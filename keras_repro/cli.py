@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # user-facing output: no C++ notices (set before keras)
 
 from keras_repro import _env  # noqa: E402
+from keras_repro.data import commands as data_commands  # noqa: E402  (imports TensorFlow lazily)
 
 
 PROFILE_HELP = ("smoke: seconds, for tests (verdicts inconclusive); default: real verdicts within ~3 min each on "
@@ -23,7 +24,11 @@ PROFILE_HELP = ("smoke: seconds, for tests (verdicts inconclusive); default: rea
 
 
 def _registry():
-    _env.import_keras_quietly()
+    keras = _env.import_keras_quietly()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")  # retracing notices for the many tiny models reproductions build
     from keras_repro import registry
 
     for module, error in registry.broken_modules().items():
@@ -266,19 +271,8 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
         click.echo(f"written: {write_to}")
 
 
-def _add_optional_commands():
-    """Commands from other modules (data sources, benchmarks), when present."""
-    try:
-        from keras_repro.data import commands
-    except ImportError:
-        return
-    for name in ("data", "bench"):
-        group = getattr(commands, name, None)
-        if group is not None:
-            main.add_command(group)
-
-
-_add_optional_commands()
+main.add_command(data_commands.data)
+main.add_command(data_commands.bench)
 
 
 

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_repro.activations import heaviside
+from keras_repro.training import full_batch_fit
 
 TRUTH_TABLES = {
     "NOT": (lambda a: 1 - a, 1),
@@ -85,8 +86,6 @@ def separability_certificate(x: np.ndarray, y: np.ndarray) -> SeparabilityCertif
 def train_sigmoid_neuron(runtime, x: np.ndarray, y: np.ndarray, *, steps: int, learning_rate: float, seed: int,
                          label: str = "") -> keras.Model:
     """Fit one sigmoid neuron by full-batch Adam on BCE; return it (its weights feed a step neuron)."""
-    from keras_repro.training import full_batch_fit
-
     with runtime.scope():
         inputs = keras.Input((x.shape[1],))
         outputs = keras.layers.Dense(1, activation="sigmoid", name="neuron",
