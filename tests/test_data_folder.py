@@ -173,6 +173,15 @@ def test_bench_pipeline_prints_the_ratio_last(tmp_path):
     assert "plain decode:" in result.output and "pipeline:" in result.output
 
 
+def test_bench_pipeline_generates_the_asked_sides():
+    result = CliRunner().invoke(bench, ["pipeline", "--images", "8", "--repeats", "1", "--batch-size", "4",
+                                        "--image-size", "32", "--sides", "40", "60"])
+    assert result.exit_code == 0, result.output
+    assert "JPEGs of 40–60 px per side" in result.output and result.output.strip().splitlines()[-1].startswith("ratio=")
+    result = CliRunner().invoke(bench, ["pipeline", "--sides", "600", "200"])
+    assert result.exit_code == 2 and "MIN must not exceed MAX" in result.output
+
+
 def test_bench_pipeline_refuses_non_folders():
     result = CliRunner().invoke(bench, ["pipeline", "digits"])
     assert result.exit_code == 1 and "folder:PATH" in result.output

@@ -125,6 +125,42 @@ def test_jpeg_decode_and_crop_equals_decode_then_crop():
     np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=2 / 255)
 
 
+@pytest.mark.parametrize("side, target, ratio", [(447, 224, 1), (448, 224, 2), (900, 224, 4), (1792, 224, 8),
+                                                  (5000, 224, 8), (100, 224, 1)])
+def test_dct_ratio_is_the_coarsest_scale_that_keeps_the_target(side, target, ratio):
+    index = transforms.dct_ratio_index(tf.constant(side), tf.constant(side + 50), target)
+    assert transforms.DCT_RATIOS[int(index)] == ratio
+
+
+def _photo_jpeg(h: int, w: int) -> tf.Tensor:
+    photo = tf.constant(load_arrays("faces", image_size=64, channels=3).x_train[0])  # a real photo: texture
+    return tf.io.encode_jpeg(tf.cast(tf.image.resize(photo, [h, w], method="bicubic"), tf.uint8), quality=92)
+
+
+def test_large_jpeg_windows_are_decoded_at_reduced_scale():
+    jpeg = _photo_jpeg(1000, 1200)  # eval crop 0.875 × 1000 = 875 px: ≥ 2 × 400, < 4 × 400
+    window = lambda h, w: transforms.square_window(h, w, 0.875)  # noqa: E731
+    full = transforms.decode_window(jpeg, window, encoded=True, channels=3)
+    half = transforms.decode_window(jpeg, window, encoded=True, channels=3, target=400)
+    assert full.shape == (875, 875, 3) and half.shape == (437, 437, 3)
+    small = transforms.decode_window(jpeg, window, encoded=True, channels=3, target=500)  # 875 < 2 × 500
+    assert small.shape == (875, 875, 3)
+    # the same picture as an antialiased resize of the full window (a window off by 3 px is ~10× further)
+    reference = tf.image.resize(full, [400, 400], antialias=True)
+    assert float(tf.reduce_mean(tf.abs(tf.image.resize(half, [400, 400]) - reference))) < 1.5
+
+
+def test_pipeline_on_large_jpegs_gives_the_target_size():
+    jpeg = _photo_jpeg(2000, 1600)  # crops of 1400 px: decoded at 1/4 scale for 224
+    for augment in ("alexnet", "inception"):
+        out = transforms.train_image(jpeg, tf.constant([3, 0], tf.int64), encoded=True, augment=augment,
+                                     image_size=224, channels=3, crop_fraction=0.875, flip=True)
+        assert out.shape == (224, 224, 3) and 0.1 < float(tf.reduce_mean(out)) < 0.9
+    out = transforms.eval_image(jpeg, encoded=True, image_size=224, channels=3, crop_fraction=0.875)
+    expected = tf.image.resize(tf.io.decode_jpeg(jpeg)[300:1700, 100:1500], [224, 224], antialias=True) / 255.0
+    assert float(tf.reduce_mean(tf.abs(out - expected))) < 2 / 255
+
+
 def test_flip_mirrors_the_crop():
     image = tf.constant(_gradient_image(32, 32))
     flipped = unflipped = None

@@ -3,8 +3,13 @@
 An image arrives either decoded (a uint8 ``[H, W, C]`` tensor, from in-memory sources) or encoded
 (JPEG/PNG/BMP/GIF/WebP bytes, from folders and tfds). A crop window is chosen from the image's
 height and width, and for JPEG only that window is decoded (``decode_and_crop_jpeg``, reading the
-size from the header first): the crop saves part of the decoding that the resize then spends. The
-result is resized bilinearly and normalised in the same function, to float32.
+size from the header first): the crop saves part of the decoding that the resize then spends. When
+the window is at least 2, 4 or 8 times the target size on both sides, libjpeg decodes it at 1/2, 1/4
+or 1/8 scale in the DCT domain (``ratio``): the decoded window is still at least the target size, so
+nothing is upsampled; the DCT reduction is a low-pass filter, so the result stays close to an
+antialiased resize of the full window (bilinear resizing without antialiasing looks at 2×2 pixels
+only and aliases fine texture at large reductions). The result is resized bilinearly and normalised
+in the same function, to float32.
 
 - ``alexnet``: a random square crop whose side is ``crop_fraction`` of the shorter side (224/256 as
   in AlexNet), rescaled bilinearly to the target size, flipped horizontally with probability 1/2.
@@ -52,8 +57,21 @@ def _match_channels(image, channels: int):
     return tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image[..., :3], tf.float32))), tf.uint8)
 
 
-def decode_window(payload, window_fn, *, encoded: bool, channels: int):
-    """Decode (if ``encoded``) only the window ``window_fn(height, width) -> (y, x, h, w)``; uint8 HWC."""
+DCT_RATIOS = (1, 2, 4, 8)  # the scales libjpeg can decode at
+
+
+def dct_ratio_index(h, w, target: int):
+    """Index into ``DCT_RATIOS`` of the coarsest scale at which an ``h``×``w`` window stays ≥ ``target``."""
+    q = tf.minimum(h, w) // target
+    return tf.add_n([tf.cast(q >= r, tf.int32) for r in DCT_RATIOS[1:]])
+
+
+def decode_window(payload, window_fn, *, encoded: bool, channels: int, target: int | None = None):
+    """Decode (if ``encoded``) only the window ``window_fn(height, width) -> (y, x, h, w)``; uint8 HWC.
+
+    With ``target``, a JPEG window that is at least 2, 4 or 8 × ``target`` pixels on both sides is
+    decoded at that reduced scale (never below ``target``), the window's corners rounded down to it.
+    """
     if not encoded:
         image = _match_channels(payload, channels)
         shape = tf.shape(image)
@@ -65,7 +83,14 @@ def decode_window(payload, window_fn, *, encoded: bool, channels: int):
     def jpeg():
         shape = tf.io.extract_jpeg_shape(payload)
         y, x, h, w = window_fn(shape[0], shape[1])
-        return tf.image.decode_and_crop_jpeg(payload, tf.stack([y, x, h, w]), channels=3)
+        if target is None:
+            return tf.image.decode_and_crop_jpeg(payload, tf.stack([y, x, h, w]), channels=3)
+
+        def at(ratio):  # the window in the coordinates of the image decoded at 1/ratio scale
+            return lambda: tf.image.decode_and_crop_jpeg(payload, tf.stack([y, x, h, w]) // ratio, channels=3,
+                                                         ratio=ratio)
+
+        return tf.switch_case(dct_ratio_index(h, w, target), [at(r) for r in DCT_RATIOS])
 
     def other():
         image = tf.io.decode_image(payload, channels=3, expand_animations=False)
@@ -101,7 +126,7 @@ def train_image(payload, seed, *, encoded: bool, augment: str, image_size: int, 
         window = lambda h, w: inception_window(h, w, crop_seed)  # noqa: E731
     else:
         window = lambda h, w: square_window(h, w, 1.0)  # noqa: E731
-    image = decode_window(payload, window, encoded=encoded, channels=channels)
+    image = decode_window(payload, window, encoded=encoded, channels=channels, target=image_size)
     if flip and augment != "none":
         # (tf.image.stateless_random_flip_left_right does the same behind rank checks and asserts)
         mirror = tf.random.stateless_uniform([], seed=flip_seed) < 0.5
@@ -113,4 +138,5 @@ def eval_image(payload, *, encoded: bool, image_size: int, channels: int, crop_f
                std=None):
     """One evaluation image: centred square crop of ``crop_fraction`` of the shorter side, rescaled."""
     window = lambda h, w: square_window(h, w, crop_fraction)  # noqa: E731
-    return _finish(decode_window(payload, window, encoded=encoded, channels=channels), image_size, mean, std)
+    image = decode_window(payload, window, encoded=encoded, channels=channels, target=image_size)
+    return _finish(image, image_size, mean, std)
