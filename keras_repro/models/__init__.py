@@ -4,6 +4,10 @@ from keras_repro.models.alexnet import alexnet  # noqa: F401,E402
 from keras_repro.models.gradients import layer_gradient_norms  # noqa: F401,E402
 from keras_repro.models._common import inference_copy  # noqa: F401,E402
 from keras_repro.models.lenet import lenet5  # noqa: F401,E402
+from keras_repro.models.googlenet import googlenet, inception_block  # noqa: F401,E402
+from keras_repro.models.resnet import (  # noqa: F401,E402
+    basic_block, bottleneck_block, resnet, resnet_cifar, resnext,
+)
 from keras_repro.models.vgg import (  # noqa: F401,E402
     copy_weights_by_name, grow_vgg, vgg, vgg11, vgg13, vgg16, vgg19, vgg_backbone, vgg_block, vgg_depth,
 )
