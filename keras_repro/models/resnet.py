@@ -5,7 +5,8 @@ stages of residual blocks at 64, 128, 256, 512 base widths (each later stage hal
 average pooling and one dense softmax layer. Five halvings: the side before pooling is input/32, and
 any input of at least 32 pixels works, since pooling is global. Blocks follow the reference
 implementation of torchvision (and ``keras.applications``): convolutions without bias, each followed
-by batch normalisation; the stride of a bottleneck sits on its 3×3 convolution ("ResNet v1.5"); a
+by batch normalisation (ε = 1e-5 and moving averages with momentum 0.9, i.e. torchvision's
+0.1); the stride of a bottleneck sits on its 3×3 convolution ("ResNet v1.5"); a
 1×1 convolution + BN projects the shortcut where the shape changes. ``conv_bias=True`` gives the
 convolutions biases as in ``keras.applications.ResNet50`` (a Caffe port).
 
@@ -35,13 +36,14 @@ RESNET_STAGES = {  # depth → (block, blocks per stage)
 RESNET_WIDTHS = (64, 128, 256, 512)
 BOTTLENECK_EXPANSION = 4
 BN_EPSILON = 1e-5
+BN_MOMENTUM = 0.9  # torchvision's momentum=0.1: moving statistics settle within short CPU runs
 
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, *, groups: int = 1, use_bias: bool = False,
              kernel_initializer="he_normal"):
     x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", groups=groups, use_bias=use_bias,
                             kernel_initializer=fresh_initializer(kernel_initializer), name=f"{name}_conv")(x)
-    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
 
 
 def _finish_block(shortcut, y, x, filters: int, stride: int, name: str, residual: bool, conv_bias: bool,

@@ -1,0 +1,182 @@
+"""GoogLeNet: 1×1 reductions make Inception blocks affordable; auxiliary losses feed early layers.
+
+Claim C5.6. The notes: an Inception block runs 1×1, 3×3, 5×5 convolutions and a pooling branch side
+by side and concatenates them; 1×1 convolutions reduce the channels before the expensive 3×3 and 5×5;
+GoogLeNet trains with three losses, two of them from auxiliary classifiers on intermediate layers
+(weight 0.3), to push gradient into the early layers.
+
+(a) Cost at ImageNet settings (224×224×3, 1,000 classes): parameters and multiply-adds of GoogLeNet
+with its 1×1 reductions and without them (the 3×3 and 5×5 convolutions then see the block's whole
+input; the pooling projection stays, so every block keeps its output width).
+(b) Auxiliary losses, on a CPU-sized GoogLeNet (``width_multiplier``) on the embedded digits at
+``image_size`` (the auxiliary heads need sides of at least 96). With the same weights and the same
+probe batches, the gradient norm of each early layer (the stem: ``conv1_7x7``, ``conv2_3x3_reduce``,
+``conv2_3x3``) under the training objective with auxiliary losses, ``L + 0.3 (L_aux1 + L_aux2)``,
+is compared with that under the main loss ``L`` alone (inference mode, so dropout draws no masks):
+the ratio, median over probe batches and the early layers, at initialisation and after training a
+network with the auxiliary losses. (c) Networks trained with and without auxiliary losses (same
+initial weights of the shared layers, equal epochs): main-head test accuracy, reported beside.
+
+Command: ``repro run googlenet_inception``
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from keras_repro.claims import Claim, all_of, at_least, greater_than
+from keras_repro.config import ReproConfig
+from keras_repro.data import load_arrays
+from keras_repro.models import googlenet
+from keras_repro.models.flops import multiply_adds
+from keras_repro.models.googlenet import AUX_LOSS_WEIGHT
+from keras_repro.models.gradients import layer_gradient_norms
+from keras_repro.registry import reproduction
+
+EARLY_LAYERS = ("conv1_7x7", "conv2_3x3_reduce", "conv2_3x3")
+
+
+@dataclass
+class Config(ReproConfig):
+    dataset: str = "digits"
+    image_size: int = 96
+    width_multiplier: float = 0.25
+    epochs: int = 15
+    batch_size: int = 64
+    learning_rate: float = 1e-3     # Adam
+    probe_batches: int = 4
+    seeds: int = 1
+    max_examples: int = 0           # 0: the whole training set
+    train_without_aux: bool = True  # also train the network without auxiliary losses (accuracy comparison)
+    PROFILES = {"smoke": {"width_multiplier": 0.125, "epochs": 1, "probe_batches": 2, "max_examples": 192,
+                          "train_without_aux": False},
+                "full": {"dataset": "tfds:imagenette", "image_size": 224, "width_multiplier": 1.0, "epochs": 30,
+                         "seeds": 3}}
+
+
+CLAIMS = [
+    Claim("C5.6", "Inception blocks concatenate 1x1, 3x3, 5x5 and pooling branches; 1x1 convolutions reduce "
+                  "channels; auxiliary classifiers (loss weight 0.3) strengthen the gradient in early layers.",
+          rule=all_of(at_least("param_reduction_factor", 2.0), greater_than("early_grad_ratio_at_init", 1.0),
+                      greater_than("early_grad_ratio_trained", 1.0)),
+          note="early_grad_ratio_*: ‖∇(L + 0.3 ΣL_aux)‖ / ‖∇L‖ over the stem's weights, same weights and batches."),
+]
+
+
+def cost_rows() -> list[dict]:
+    rows = []
+    for reductions in (True, False):
+        model = googlenet(reductions=reductions)
+        macs = multiply_adds(model)
+        blocks = sum(n for name, n in macs.items() if name.startswith("inception"))
+        rows.append({"network": model.name, "reductions_1x1": reductions, "parameters": model.count_params(),
+                     "multiply_adds": sum(macs.values()), "inception_block_multiply_adds": blocks})
+        keras.backend.clear_session()
+    return rows
+
+
+def _losses():
+    ce = keras.losses.SparseCategoricalCrossentropy()
+
+    def main_only(y, outputs):
+        return ce(y, outputs[0])
+
+    def with_aux(y, outputs):
+        return ce(y, outputs[0]) + AUX_LOSS_WEIGHT * (ce(y, outputs[1]) + ce(y, outputs[2]))
+
+    return main_only, with_aux
+
+
+def gradient_rows(model, probes, stage: str) -> list[dict]:
+    """Early-layer gradient norms under the main loss and under the objective with auxiliary losses."""
+    main_only, with_aux = _losses()
+    rows = []
+    for b, (x, y) in enumerate(probes):
+        main = layer_gradient_norms(model, x, y, main_only, training=False)
+        total = layer_gradient_norms(model, x, y, with_aux, training=False)
+        for layer in EARLY_LAYERS:
+            rows.append({"stage": stage, "probe_batch": b, "layer": layer, "grad_norm_main_loss": main[layer],
+                         "grad_norm_with_aux_losses": total[layer], "ratio": total[layer] / main[layer]})
+    return rows
+
+
+def build(cfg, classes: int, aux: bool, seed: int):
+    keras.utils.set_random_seed(seed)  # the same seed gives the shared layers the same initial weights
+    model = googlenet(input_shape=(cfg.image_size, cfg.image_size, 3), classes=classes,
+                      width_multiplier=cfg.width_multiplier, aux_classifiers=True)
+    if aux:
+        model.compile(keras.optimizers.Adam(cfg.learning_rate), loss=["sparse_categorical_crossentropy"] * 3,
+                      loss_weights=[1.0, AUX_LOSS_WEIGHT, AUX_LOSS_WEIGHT])
+    else:  # the same network, the auxiliary heads weighted 0: they receive and send no gradient
+        model.compile(keras.optimizers.Adam(cfg.learning_rate), loss=["sparse_categorical_crossentropy"] * 3,
+                      loss_weights=[1.0, 0.0, 0.0])
+    return model
+
+
+def plot_ratios(grads: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    stages = list(dict.fromkeys(grads["stage"]))
+    width = 0.8 / len(stages)
+    for i, stage in enumerate(stages):
+        part = grads[grads["stage"] == stage].groupby("layer", sort=False)["ratio"].median()
+        ax.bar(np.arange(len(part)) + i * width, part.values, width, label=stage)
+    ax.axhline(1.0, color="k", lw=1)
+    ax.set_xticks(np.arange(len(EARLY_LAYERS)) + width * (len(stages) - 1) / 2, EARLY_LAYERS)
+    ax.set_ylabel("‖∇(L + 0.3 ΣL_aux)‖ / ‖∇L‖ (median over batches)")
+    ax.set_title("Auxiliary losses and the gradient reaching the stem")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+@reproduction("googlenet_inception", title="GoogLeNet: 1×1 reductions and auxiliary classifiers", claims=CLAIMS,
+              config=Config)
+def run(ctx):
+    cfg = ctx.config
+    costs = pd.DataFrame(cost_rows())
+    ctx.table("cost_at_224", costs, keys=["network"])
+    with_red, without = costs.iloc[0], costs.iloc[1]
+    ctx.progress(f"parameters {with_red['parameters']:,} with 1×1 reductions, {without['parameters']:,} without; "
+                 f"multiply-adds {with_red['multiply_adds'] / 1e9:.2f}G vs {without['multiply_adds'] / 1e9:.2f}G")
+
+    data = load_arrays(cfg.dataset, image_size=cfg.image_size, channels=3, seed=ctx.seed,
+                       max_examples=cfg.max_examples or None)
+    x_train, x_test = (data.x_train / 255.0).astype("float32"), (data.x_test / 255.0).astype("float32")
+    y_train = data.y_train
+    ctx.progress(f"{cfg.dataset}: {len(y_train)} training, {len(data.y_test)} test images, "
+                 f"{cfg.image_size}×{cfg.image_size}×3")
+    grads, accuracy = [], []
+    for seed in range(cfg.seeds):
+        rng = np.random.default_rng(ctx.seed_for(seed, 1))
+        probes = [(x_train[idx], y_train[idx]) for idx in
+                  (rng.choice(len(y_train), min(cfg.batch_size, len(y_train)), replace=False)
+                   for _ in range(cfg.probe_batches))]
+        for aux in (False, True) if cfg.train_without_aux else (True,):
+            with ctx.scope():
+                model = build(cfg, data.num_classes, aux, ctx.seed_for(seed, 2))
+            if aux:
+                grads += [{**r, "seed": seed} for r in gradient_rows(model, probes, "at initialisation")]
+            ctx.fit(model, x_train, [y_train] * 3, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True,
+                    label=f"{'with' if aux else 'without'} auxiliary losses, seed {seed}")
+            if aux:
+                grads += [{**r, "seed": seed} for r in gradient_rows(model, probes, "after training with aux")]
+            main_probs = keras.ops.convert_to_numpy(model.predict(x_test, batch_size=256, verbose=0)[0])
+            accuracy.append({"seed": seed, "auxiliary_losses": aux, "epochs": cfg.epochs,
+                             "main_test_accuracy": float((main_probs.argmax(1) == data.y_test).mean())})
+            ctx.progress(f"seed {seed}, {'with' if aux else 'without'} auxiliary losses: main-head test accuracy "
+                         f"{accuracy[-1]['main_test_accuracy']:.3f}")
+    grads, accuracy = pd.DataFrame(grads), pd.DataFrame(accuracy)
+    ctx.table("early_layer_gradients", grads, keys=["stage", "seed", "probe_batch", "layer"])
+    ctx.table("accuracy", accuracy, keys=["seed", "auxiliary_losses"])
+    ctx.figure("early_gradient_ratio", plot_ratios(grads))
+    ratio = grads.groupby("stage")["ratio"].median()
+    acc = accuracy.groupby("auxiliary_losses")["main_test_accuracy"].mean()
+    ctx.measure("C5.6", param_reduction_factor=float(without["parameters"] / with_red["parameters"]),
+                multiply_add_reduction_factor=float(without["multiply_adds"] / with_red["multiply_adds"]),
+                early_grad_ratio_at_init=float(ratio["at initialisation"]),
+                early_grad_ratio_trained=float(ratio["after training with aux"]),
+                test_accuracy_with_aux=float(acc[True]), test_accuracy_without_aux=float(acc.get(False, np.nan)))
