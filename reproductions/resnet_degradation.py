@@ -119,7 +119,7 @@ def plot_curves(curves: pd.DataFrame, depths):
         ax.grid(alpha=0.3)
         ax.legend()
     axes[0].set_ylabel("training loss (mean over the epoch's batches)")
-    fig.suptitle("Degradation: the deeper plain net trains worse; the deeper residual net does not")
+    fig.suptitle("Training loss at two depths, plain vs residual (equal epochs)")
     fig.tight_layout()
     return fig
 
