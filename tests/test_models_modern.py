@@ -68,7 +68,7 @@ def test_googlenet_reductions_and_auxiliary_outputs():
 
 @pytest.mark.parametrize("call, fragment", [
     (lambda: resnet(42), "depth must be one of"),
-    (lambda: resnext(34), "depth must be 50, 101 or 152"),
+    (lambda: resnext(34), "depth must be 26, 50, 101 or 152"),
     (lambda: resnext(50, residual=False), "ResNeXt is residual"),
     (lambda: resnext(50, colour=True), "unexpected keyword"),
     (lambda: resnet_cifar(21), r"6n \+ 2"),

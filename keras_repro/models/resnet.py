@@ -29,6 +29,7 @@ from keras_repro.models._common import check_positive, check_top, fresh_initiali
 RESNET_STAGES = {  # depth → (block, blocks per stage)
     18: ("basic", (2, 2, 2, 2)),
     34: ("basic", (3, 4, 6, 3)),
+    26: ("bottleneck", (2, 2, 2, 2)),  # not in the paper; timm's resnet26, a quick bottleneck net
     50: ("bottleneck", (3, 4, 6, 3)),
     101: ("bottleneck", (3, 4, 23, 3)),
     152: ("bottleneck", (3, 8, 36, 3)),
@@ -121,10 +122,10 @@ def resnet(depth: int = 50, *, include_top: bool = True, input_shape: tuple = (2
            width_multiplier: float = 1.0, residual: bool = True, conv_bias: bool = False,
            kernel_initializer="he_normal", classifier_activation="softmax", pooling: str | None = None,
            name: str | None = None) -> keras.Model:
-    """ResNet-``depth`` (18, 34, 50, 101 or 152) for ImageNet-sized inputs.
+    """ResNet-``depth`` (18, 34, 50, 101 or 152; also 26) for ImageNet-sized inputs.
 
     Args:
-        depth: 18, 34 (basic blocks), 50, 101, 152 (bottlenecks).
+        depth: 18, 34 (basic blocks), 50, 101, 152 (bottlenecks); 26: two bottlenecks per stage.
         include_top: global average pooling + ``predictions`` (dense, ``classes`` outputs).
         input_shape: ``(height, width, channels)``; ``(None, None, 3)`` accepts any size ≥ 32.
         width_multiplier: scales every width (64 … 512 at 1.0): CPU-sized variants.
@@ -144,12 +145,12 @@ def resnet(depth: int = 50, *, include_top: bool = True, input_shape: tuple = (2
 
 
 def resnext(depth: int = 50, cardinality: int = 32, base_width: int = 4, **kwargs) -> keras.Model:
-    """ResNeXt-``depth`` (50, 101 or 152) ``cardinality``×``base_width``d, e.g. ResNeXt-50 32×4d.
+    """ResNeXt-``depth`` (50, 101 or 152; also 26) ``cardinality``×``base_width``d, e.g. ResNeXt-50 32×4d.
 
     Keyword arguments as :func:`resnet`.
     """
     if depth not in RESNET_STAGES or RESNET_STAGES[depth][0] != "bottleneck":
-        raise ValueError(f"depth must be 50, 101 or 152 (bottleneck ResNets). Received: depth={depth!r}")
+        raise ValueError(f"depth must be 26, 50, 101 or 152 (bottleneck ResNets). Received: depth={depth!r}")
     for key in ("residual",):
         if kwargs.get(key) is False:
             raise ValueError("ResNeXt is residual; use resnet(residual=False) for a plain network")
