@@ -55,6 +55,10 @@ class Config(ReproConfig):
                 "full": {"dataset": "tfds:cifar10", "width_multiplier": 1.0, "cardinality": 32, "base_width": 4,
                          "epochs": 60, "batch_size": 128, "learning_rate": 0.1, "seeds": 3}}
 
+    def __post_init__(self):
+        if self.depth not in (26, 50, 101, 152):
+            raise ConfigError(f"depth must be 26, 50, 101 or 152 (bottleneck ResNets). Received: {self.depth!r}")
+
 
 CLAIMS = [
     Claim("C5.8", "Grouped convolutions (cardinality) beat ResNet at a similar cost (ResNeXt-50 32x4d: 22.2% vs "
@@ -153,3 +157,8 @@ def run(ctx):
                 mcnemar_p_one_sided=p, only_resnet_wrong=only_resnet, only_resnext_wrong=only_resnext,
                 test_error_resnet=float(error["resnet"]), test_error_resnext=float(error["resnext"]),
                 paper_top1_error_resnet50=0.239, paper_top1_error_resnext50=0.222, seeds=cfg.seeds)
+    if error["resnext"] < error["resnet"] and p >= 0.05:
+        ctx.note("C5.8", f"ResNeXt erred less ({error['resnext']:.2%} vs {error['resnet']:.2%} test error, mean over "
+                         f"{cfg.seeds} seeds), but only {only_resnext} vs {only_resnet} test images were missed by one "
+                         f"network alone (p = {p:.3g}): at this size the difference is not distinguishable from "
+                         f"chance. The paper's margin (1.7 points) is measured on 50,000 ImageNet validation images.")
