@@ -1,0 +1,161 @@
+"""Dimensionality reduction: an encoder–decoder through a bottleneck, against PCA.
+
+Claim C3.3. The notes: train an encoder–decoder to reproduce its input through a narrow layer, with
+MSE, or with per-pixel BCE when the intensities are in [0, 1].
+
+On the embedded digits (8×8 = 64 pixels, scaled to [0, 1]; held-out test split), for each
+``bottleneck`` size k:
+
+- PCA with k components (scikit-learn, fitted on the training images): the best linear
+  reconstruction through k numbers;
+- a linear autoencoder ``Dense(k) → Dense(64)`` (no activations) trained with MSE: it can do no better
+  than PCA, and once trained it should do as well (Baldi & Hornik 1989: its optimum spans the same
+  subspace). It is trained to convergence with ``linear_steps`` full-batch Adam steps; the table shows
+  its training MSE over PCA's (1 is the optimum) so that convergence can be checked;
+- a non-linear autoencoder ``64 → hidden → k → hidden → 64`` (ReLU, sigmoid output) trained once with
+  MSE and once with per-pixel BCE.
+
+Every model is scored by the same number: the test images' reconstruction MSE per pixel. Reproduced
+when the error falls with the bottleneck size for both losses (never rises from one k to the next)
+and the linear autoencoder's error is within 5% of PCA's at every k.
+
+Command: ``repro run autoencoder_pca``
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from keras_repro.claims import Claim, all_of, at_least, at_most, is_true
+from keras_repro.config import ConfigError, ReproConfig
+from keras_repro.data import load_arrays
+from keras_repro.registry import reproduction
+
+
+@dataclass
+class Config(ReproConfig):
+    bottlenecks: tuple[int, ...] = (2, 4, 8, 16, 32)
+    hidden: int = 128
+    epochs: int = 150
+    batch_size: int = 128
+    learning_rate: float = 3e-3     # Adam
+    linear_steps: int = 3000        # full-batch Adam steps for the linear autoencoder
+    linear_learning_rate: float = 1e-2
+    PROFILES = {"smoke": {"bottlenecks": (2, 8), "epochs": 3, "linear_steps": 50},
+                "full": {"epochs": 500, "linear_steps": 20000}}
+
+    def __post_init__(self):
+        if len(self.bottlenecks) < 2 or list(self.bottlenecks) != sorted(set(self.bottlenecks)) or \
+                min(self.bottlenecks) < 1 or max(self.bottlenecks) > 64:
+            raise ConfigError(f"bottlenecks: at least two increasing sizes in 1..64. Received: {self.bottlenecks}")
+
+
+CLAIMS = [
+    Claim("C3.3", "An encoder-decoder trained with MSE (or per-pixel BCE for intensities in [0, 1]) reduces "
+                  "dimension: its reconstruction error falls with the bottleneck size; a linear one matches PCA.",
+          rule=all_of(is_true("mse_error_falls_with_k"), is_true("bce_error_falls_with_k"),
+                      at_most("linear_ae_over_pca_worst", 1.05), at_least("linear_ae_over_pca_best", 0.95))),
+]
+
+
+def linear_autoencoder(k: int) -> keras.Model:
+    inputs = keras.Input((64,), name="pixels")
+    code = keras.layers.Dense(k, name="encoder")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(64, name="decoder")(code), name=f"linear_ae_{k}")
+
+
+def autoencoder(k: int, hidden: int) -> keras.Model:
+    inputs = keras.Input((64,), name="pixels")
+    x = keras.layers.Dense(hidden, activation="relu", name="encoder_hidden")(inputs)
+    code = keras.layers.Dense(k, name="code")(x)
+    x = keras.layers.Dense(hidden, activation="relu", name="decoder_hidden")(code)
+    return keras.Model(inputs, keras.layers.Dense(64, activation="sigmoid", name="pixels_out")(x), name=f"ae_{k}")
+
+
+def pca_mse(k: int, x_train: np.ndarray, x_test: np.ndarray) -> float:
+    """Reconstruction MSE per pixel of ``x_test`` through the first k principal components of ``x_train``."""
+    pca = PCA(n_components=k, svd_solver="full").fit(x_train)
+    return float(np.mean((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2))
+
+STEPS_PER_EPOCH = 25  # full-batch steps per Keras epoch (fewer epochs: less per-epoch overhead)
+
+
+def reconstruction_mse(model: keras.Model, x: np.ndarray) -> float:
+    return float(np.mean((keras.ops.convert_to_numpy(model.predict(x, batch_size=512, verbose=0)) - x) ** 2))
+
+
+def never_rises(errors: list[float]) -> bool:
+    return all(b <= a for a, b in zip(errors, errors[1:]))
+
+
+def plot_errors(df: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for model, style in (("pca", "k-o"), ("linear_ae_mse", "C0--s"), ("ae_mse", "C1-^"), ("ae_bce", "C2-v")):
+        part = df[df["model"] == model]
+        hollow = "none" if model == "linear_ae_mse" else None  # drawn over PCA's line when they agree
+        ax.plot(part["bottleneck"], part["test_mse"], style, label=model, mfc=hollow)
+    ax.set(xscale="log", yscale="log", xlabel="bottleneck size k", ylabel="test reconstruction MSE per pixel",
+           title="Digits (8×8) through a k-number bottleneck")
+    ax.set_xticks(sorted(df["bottleneck"].unique()), [str(k) for k in sorted(df["bottleneck"].unique())])
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+@reproduction("autoencoder_pca", title="Autoencoders through a bottleneck vs PCA (MSE and per-pixel BCE)",
+              claims=CLAIMS, config=Config)
+def run(ctx):
+    cfg = ctx.config
+    data = load_arrays("digits", seed=ctx.seed)
+    x_train = (data.x_train.reshape(len(data.x_train), -1) / 255.0).astype("float32")
+    x_test = (data.x_test.reshape(len(data.x_test), -1) / 255.0).astype("float32")
+    ctx.progress(f"digits: {len(x_train)} training, {len(x_test)} test images of 64 pixels in [0, 1]")
+    rows = []
+    for k in cfg.bottlenecks:
+        rows.append({"bottleneck": k, "model": "pca", "loss": "-", "test_mse": pca_mse(k, x_train, x_test),
+                     "train_mse": pca_mse(k, x_train, x_train)})
+        keras.utils.set_random_seed(ctx.seed_for(k))
+        with ctx.scope():
+            linear = linear_autoencoder(k)
+            linear.compile(keras.optimizers.Adam(cfg.linear_learning_rate), "mse")
+        repeated = np.tile(x_train, (STEPS_PER_EPOCH, 1))
+        ctx.fit(linear, repeated, repeated, batch_size=len(x_train), shuffle=False,
+                epochs=max(1, cfg.linear_steps // STEPS_PER_EPOCH), label=f"linear autoencoder k={k}", progress=False)
+        rows.append({"bottleneck": k, "model": "linear_ae_mse", "loss": "mse",
+                     "test_mse": reconstruction_mse(linear, x_test), "train_mse": reconstruction_mse(linear, x_train)})
+        for loss in ("mse", "binary_crossentropy"):
+            keras.utils.set_random_seed(ctx.seed_for(k, 1))  # the same initial weights for both losses
+            with ctx.scope():
+                model = autoencoder(k, cfg.hidden)
+                model.compile(keras.optimizers.Adam(cfg.learning_rate), loss)
+            ctx.fit(model, x_train, x_train, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True,
+                    label=f"autoencoder k={k}, {loss}", progress=False)
+            name = "ae_mse" if loss == "mse" else "ae_bce"
+            rows.append({"bottleneck": k, "model": name, "loss": loss, "test_mse": reconstruction_mse(model, x_test),
+                         "train_mse": reconstruction_mse(model, x_train)})
+        ctx.progress("k=%d: test MSE  PCA %.5f, linear AE %.5f, AE (MSE) %.5f, AE (BCE) %.5f"
+                     % (k, *[r["test_mse"] for r in rows[-4:]]))
+    df = pd.DataFrame(rows)
+    pca = df[df["model"] == "pca"].set_index("bottleneck")["test_mse"]
+    pca_train = df[df["model"] == "pca"].set_index("bottleneck")["train_mse"]
+    df["over_pca"] = df["test_mse"] / df["bottleneck"].map(pca)
+    df["train_over_pca"] = df["train_mse"] / df["bottleneck"].map(pca_train)
+    ctx.table("reconstruction", df, keys=["bottleneck", "model"])
+    ctx.figure("reconstruction_vs_bottleneck", plot_errors(df))
+
+    def errors(model):
+        return df[df["model"] == model].sort_values("bottleneck")["test_mse"].tolist()
+
+    linear_ratio = df[df["model"] == "linear_ae_mse"]["over_pca"]
+    ctx.measure("C3.3", mse_error_falls_with_k=never_rises(errors("ae_mse")),
+                bce_error_falls_with_k=never_rises(errors("ae_bce")),
+                linear_ae_over_pca_worst=float(linear_ratio.max()), linear_ae_over_pca_best=float(linear_ratio.min()),
+                linear_ae_train_over_pca_worst=float(df[df["model"] == "linear_ae_mse"]["train_over_pca"].max()),
+                **{f"ae_mse_over_pca_k{k}": float(r) for k, r in
+                   zip(cfg.bottlenecks, df[df["model"] == "ae_mse"]["over_pca"])})
