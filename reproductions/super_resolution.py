@@ -59,7 +59,9 @@ CLAIMS = [
     Claim("C3.4", "Super-resolution is trained by downscaling an original, passing it through the network and "
                   "comparing with the original; the network beats bicubic upsampling.",
           rule=all_of(at_least("held_out_photos", 1), greater_than("mean_psnr_gain_db", 0.0),
-                      equals("photos_where_bicubic_wins", 0))),
+                      equals("photos_where_bicubic_wins", 0)),
+          note="PSNR on RGB in [0, 1], border of `scale` pixels left out. For scale: SRCNN's paper reports about "
+               "+2 dB over bicubic (Set5, x3, Y channel) after far longer training than this CPU budget."),
 ]
 
 
