@@ -9,6 +9,6 @@ from keras_repro._env import import_keras_quietly as _import_keras_quietly
 
 _import_keras_quietly()
 
-from keras_repro import activations, layers, models, optimizers  # noqa: E402,F401  (registration)
+from keras_repro import activations, layers, losses, models, optimizers  # noqa: E402,F401  (registration)
 
 __version__ = "0.1.0"

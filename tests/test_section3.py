@@ -65,3 +65,42 @@ def test_super_resolution_rule_and_config():
         make_config(super_resolution.Config, "default", {"test_photos": "astronaut,lena"})
     with pytest.raises(ConfigError, match="scale"):
         make_config(super_resolution.Config, "default", {"scale": "1"})
+
+
+# -- C3.1, C3.1b --------------------------------------------------------------------------------
+def test_localization_pieces():
+    from reproductions import localization
+
+    identity = localization.identity_rows()
+    assert max(abs(r["minus_log_1.1"]) for r in identity) < 1e-12
+    y_train = np.array([[1, 0.4, 0.6, 0.2, 0.3], [1, 0.6, 0.4, 0.4, 0.5], [0, -0.1, 0.5, 0.3, 0.3]], "float32")
+    const = localization.constant_prediction(y_train, 2)
+    np.testing.assert_allclose([const["p"][0], const["xc"][0], const["w"][0]], [1.0, 0.5, 0.3], rtol=1e-6)
+    widths = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.8])
+    small, large = localization.size_thirds(np.array([0.2, 0.2, 0.0, 0.0, 0.1, 0.1]), widths, np.ones(6, bool))
+    assert (small, large) == pytest.approx((0.2, 0.1))
+    good = dict(presence_accuracy=0.97, mean_iou=0.7, presence_accuracy_over_baseline=0.2, mean_iou_over_baseline=0.5)
+    assert verdict(localization, good) == REPRODUCED
+    assert verdict(localization, {**good, "presence_accuracy": 0.9}) == NOT_REPRODUCED
+    b = evaluate(localization.CLAIMS[1], dict(identity_max_abs_error=1e-15,
+                                              log_ratio_distance_from_1_minus_plain=0.1), profile="default")
+    assert b.verdict == NOT_REPRODUCED
+
+
+# -- C3.2 ---------------------------------------------------------------------------------------
+def test_segmentation_scores_and_baseline():
+    from reproductions import segmentation
+
+    truth = np.zeros((2, 4, 4), bool)
+    truth[0, :2, :2] = True
+    predicted = truth.copy()
+    predicted[0, 2, 2] = True  # IoU 4/5 on image 0; image 1 empty and predicted empty: IoU 1
+    scores = segmentation.mask_scores(predicted, truth)
+    assert scores["mean_iou"] == pytest.approx(0.9) and scores["pixel_accuracy"] == pytest.approx(31 / 32)
+    images = np.zeros((1, 8, 8, 1), "float32")
+    images[0, 2:5, 2:5] = 0.9
+    assert segmentation.otsu_masks(images)[0].sum() == 9
+    good = dict(mean_iou=0.95, mean_iou_over_threshold_baseline=0.1)
+    assert verdict(segmentation, good) == REPRODUCED
+    assert verdict(segmentation, {**good, "mean_iou": 0.79}) == NOT_REPRODUCED
+    assert verdict(segmentation, {**good, "mean_iou_over_threshold_baseline": -0.01}) == NOT_REPRODUCED
