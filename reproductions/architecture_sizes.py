@@ -29,6 +29,7 @@ import pandas as pd
 
 from keras_repro.claims import Claim, all_of, at_least, at_most, equals
 from keras_repro.config import ConfigError, ReproConfig
+from keras_repro.models import trainable_parameters
 from keras_repro.registry import reproduction
 
 # Published counts of reference implementations (not measured here: those libraries are not installed).
@@ -99,9 +100,6 @@ CLAIMS = [
 ]
 
 
-def trainable_count(model: keras.Model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
-
 
 def size_rows(cfg, progress) -> list[dict]:
     """One row per (architecture, check): our count, the reference and whether they agree."""
@@ -112,7 +110,7 @@ def size_rows(cfg, progress) -> list[dict]:
     for arch in cfg.architectures:
         description, build = builders[arch]
         model = build()
-        total, trainable = model.count_params(), trainable_count(model)
+        total, trainable = model.count_params(), trainable_parameters(model)
         progress(f"{arch}: {total:,} parameters ({trainable:,} trainable)")
         base = {"architecture": arch, "configuration": description, "parameters": total, "trainable": trainable}
         if arch in PUBLISHED:

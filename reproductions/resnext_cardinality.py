@@ -32,7 +32,7 @@ from scipy import stats
 from keras_repro.claims import Claim, all_of, at_most, less_than
 from keras_repro.config import ConfigError, ReproConfig
 from keras_repro.data import load_arrays
-from keras_repro.models import resnet, resnext
+from keras_repro.models import resnet, resnext, trainable_parameters
 from keras_repro.models.flops import multiply_adds
 from keras_repro.registry import reproduction
 
@@ -71,14 +71,11 @@ CLAIMS = [
 ]
 
 
-def trainable_count(model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
-
 
 def imagenet_rows() -> list[dict]:
     rows = []
     for model in (resnet(50), resnext(50, cardinality=32, base_width=4)):
-        rows.append({"network": model.name, "trainable_parameters": trainable_count(model),
+        rows.append({"network": model.name, "trainable_parameters": trainable_parameters(model),
                      "multiply_adds": sum(multiply_adds(model).values())})
         keras.backend.clear_session()
     return rows
@@ -138,7 +135,7 @@ def run(ctx):
                               shuffle=True, label=f"{kind} seed {seed}").history
             predicted = keras.ops.convert_to_numpy(model.predict(x_test, batch_size=256, verbose=0)).argmax(1)
             wrong[kind, seed] = predicted != data.y_test
-            rows.append({"network": kind, "seed": seed, "trainable_parameters": trainable_count(model),
+            rows.append({"network": kind, "seed": seed, "trainable_parameters": trainable_parameters(model),
                          "multiply_adds": sum(multiply_adds(model).values()),
                          "last_epoch_train_loss": history["loss"][-1], "test_error": float(wrong[kind, seed].mean())})
             ctx.progress(f"{kind} seed {seed}: {rows[-1]['trainable_parameters']:,} parameters, test error "

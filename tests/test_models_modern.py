@@ -6,17 +6,13 @@ import numpy as np
 import pytest
 
 from conftest import assert_ok, run_python
-from keras_repro.models import googlenet, resnet, resnet_cifar, resnext
+from keras_repro.models import googlenet, resnet, resnet_cifar, resnext, trainable_parameters
 from keras_repro.models.resnet import conv_bias_count
-
-
-def trainable(model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
 @pytest.mark.parametrize("depth, expected", [(18, 11_689_512), (34, 21_797_672), (50, 25_557_032)])
 def test_resnet_matches_torchvision_counts(depth, expected):
-    assert trainable(resnet(depth)) == expected  # torchvision's num_params (no BN moving statistics)
+    assert trainable_parameters(resnet(depth)) == expected  # torchvision's num_params (no BN moving statistics)
 
 
 def test_resnet50_with_conv_biases_matches_keras_applications():
@@ -28,7 +24,7 @@ def test_resnet50_with_conv_biases_matches_keras_applications():
 
 
 def test_resnext50_and_googlenet_match_reference_counts():
-    assert trainable(resnext(50)) == 25_028_904  # torchvision resnext50_32x4d
+    assert trainable_parameters(resnext(50)) == 25_028_904  # torchvision resnext50_32x4d
     assert googlenet().count_params() == 6_998_552  # BVLC Caffe GoogLeNet without auxiliary classifiers
 
 

@@ -1,6 +1,8 @@
 """Argument checks and small pieces shared by the convolutional builders (LeNet, AlexNet, VGG)."""
 from __future__ import annotations
 
+import math
+
 import keras
 
 GLOBAL_POOLINGS = (None, "avg", "max")
@@ -21,6 +23,12 @@ def check_top(include_top: bool, classes: int, pooling: str | None) -> None:
         raise ValueError(f"pooling must be one of {GLOBAL_POOLINGS}. Received: pooling={pooling!r}")
     if include_top and pooling is not None:
         raise ValueError(f"pooling applies only with include_top=False. Received: pooling={pooling!r}")
+
+
+def trainable_parameters(model: keras.Model) -> int:
+    """Trainable parameters only: what torchvision's and Caffe's counts report (``count_params`` also
+    counts non-trainable weights such as BatchNorm's moving statistics)."""
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
 
 
 def scaled(width: int, width_multiplier: float) -> int:
