@@ -35,6 +35,7 @@ from keras_repro.claims import Claim, all_of, at_least, at_most, is_true
 from keras_repro.config import ConfigError, ReproConfig
 from keras_repro.data import load_arrays
 from keras_repro.registry import reproduction
+from keras_repro.regularization import is_non_increasing
 
 
 @dataclass
@@ -88,9 +89,6 @@ STEPS_PER_EPOCH = 25  # full-batch steps per Keras epoch (fewer epochs: less per
 def reconstruction_mse(model: keras.Model, x: np.ndarray) -> float:
     return float(np.mean((keras.ops.convert_to_numpy(model.predict(x, batch_size=512, verbose=0)) - x) ** 2))
 
-
-def never_rises(errors: list[float]) -> bool:
-    return all(b <= a for a, b in zip(errors, errors[1:]))
 
 
 def plot_errors(df: pd.DataFrame):
@@ -153,8 +151,8 @@ def run(ctx):
         return df[df["model"] == model].sort_values("bottleneck")["test_mse"].tolist()
 
     linear_ratio = df[df["model"] == "linear_ae_mse"]["over_pca"]
-    ctx.measure("C3.3", mse_error_falls_with_k=never_rises(errors("ae_mse")),
-                bce_error_falls_with_k=never_rises(errors("ae_bce")),
+    ctx.measure("C3.3", mse_error_falls_with_k=is_non_increasing(errors("ae_mse")),
+                bce_error_falls_with_k=is_non_increasing(errors("ae_bce")),
                 linear_ae_over_pca_worst=float(linear_ratio.max()), linear_ae_over_pca_best=float(linear_ratio.min()),
                 linear_ae_train_over_pca_worst=float(df[df["model"] == "linear_ae_mse"]["train_over_pca"].max()),
                 **{f"ae_mse_over_pca_k{k}": float(r) for k, r in

@@ -190,7 +190,3 @@ def resnet_cifar(depth: int = 20, *, residual: bool = True, input_shape: tuple =
     return _head(x, inputs, include_top=True, classes=classes, pooling=None,
                  classifier_activation=classifier_activation, name=name or f"{prefix}{depth}_cifar")
 
-
-def conv_bias_count(model: keras.Model) -> int:
-    """How many parameters biases on all of ``model``'s convolutions would add (their filter counts)."""
-    return sum(layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
