@@ -146,7 +146,7 @@ def run(ctx):
 
 
 def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
-    from keras_repro.data import make_datasets
+    from keras_repro.data import make_datasets, repeat
 
     train_ds, eval_ds, info = make_datasets("digits", image_size=cfg.image_size, batch_size=32,
                                             seed=ctx.seed_for(seed), augment=augment, channels=1, flip=False,
@@ -155,7 +155,7 @@ def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
     keras.utils.set_random_seed(ctx.seed_for(seed, 1))
     with ctx.scope():
         model = small_cnn(cfg.image_size)
-    history = ctx.fit(model, train_ds.repeat(), epochs=cfg.aug_epochs,
+    history = ctx.fit(model, repeat(train_ds), epochs=cfg.aug_epochs,
                       steps_per_epoch=steps_per_pass * cfg.aug_passes_per_epoch, label=f"seed {seed} augment {augment}")
     val_loss, val_acc = model.evaluate(eval_ds, verbose=0)
     return {"train_examples": info.train_count, "eval_examples": info.eval_count,
