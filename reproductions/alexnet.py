@@ -25,12 +25,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_most, equals, is_true
-from keras_repro.config import ReproConfig
 from keras_repro.data import first_batch, iterate_batches, make_datasets
+from keras_repro.measures.conv_arithmetic import measured_receptive_field, receptive_field, stacked_conv_weights
 from keras_repro.models import alexnet, inference_copy
-from keras_repro.models.conv_arithmetic import measured_receptive_field, receptive_field, stacked_conv_weights
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_most, equals, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 REFERENCE_PARAMETERS = 61_100_840  # torchvision.models.alexnet(), 224×224×3, 1000 classes
 REFERENCE_ROWS = (

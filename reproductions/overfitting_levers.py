@@ -27,11 +27,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, less_than
-from keras_repro.config import ReproConfig
-from keras_repro.registry import reproduction
-from keras_repro.regularization import (RepeatedArrays, classification_scores, describe_paired, digits_split,
-                                        fit_tracking_gap, inference_outputs, paired_comparison)
+from keras_repro.measures.classification import classification_scores, inference_outputs
+from keras_repro.measures.gap import RepeatedArrays, digits_split, fit_tracking_gap
+from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.suite.claims import Claim, all_of, less_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

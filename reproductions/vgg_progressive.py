@@ -41,12 +41,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_most, custom, is_true
-from keras_repro.config import ReproConfig
 from keras_repro.data import first_batch, make_datasets, relabel
-from keras_repro.models import grow_vgg, inference_copy, layer_gradient_norms, vgg, vgg_backbone
+from keras_repro.measures.gradients import layer_gradient_norms
+from keras_repro.models import grow_vgg, inference_copy, vgg, vgg_backbone
 from keras_repro.models.vgg import VGG_CONFIG_NAMES, VGG_CONVS_PER_BLOCK, copy_weights_by_name
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_most, custom, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 METHODS = ("progressive", "scratch_normal", "scratch_glorot", "progressive_glorot")
 SAME_AS = {"scratch_normal": "progressive", "progressive_glorot": "scratch_glorot"}  # one shared shallowest net
