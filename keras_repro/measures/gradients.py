@@ -6,6 +6,8 @@ on the returned NumPy numbers.
 """
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 
@@ -20,15 +22,8 @@ def _gradients(model: keras.Model, x, y, loss_fn, training: bool) -> list[np.nda
             loss = loss_fn(y, model(x, training=training))
         grads = tape.gradient(loss, variables)
     elif backend == "jax":
-        import jax
-
-        non_trainable = [v.value for v in model.non_trainable_variables]
-
-        def loss_of(trainable):
-            pred, _ = model.stateless_call(trainable, non_trainable, x, training=training)
-            return loss_fn(y, pred)
-
-        grads = jax.grad(loss_of)([v.value for v in variables])
+        grads = _jax_gradient_fn(model, loss_fn, training)([v.value for v in variables],
+                                                           [v.value for v in model.non_trainable_variables], x, y)
     elif backend == "torch":
         model.zero_grad()
         loss = loss_fn(y, model(x, training=training))
@@ -38,6 +33,25 @@ def _gradients(model: keras.Model, x, y, loss_fn, training: bool) -> list[np.nda
         raise NotImplementedError(f"gradients on backend {backend!r}")
     return [np.zeros(v.shape, "float32") if g is None else keras.ops.convert_to_numpy(g)
             for v, g in zip(variables, grads)]
+
+
+_JAX_GRADIENTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _jax_gradient_fn(model: keras.Model, loss_fn, training: bool):
+    """``jax.jit(jax.grad(loss))`` of ``model``, compiled once per (model, loss, mode): eager ``jax.grad``
+    dispatches op by op, minutes for a GoogLeNet on a CPU."""
+    import jax
+
+    cache = _JAX_GRADIENTS.setdefault(model, {})
+    key = (loss_fn, training)
+    if key not in cache:
+        def loss_of(trainable, non_trainable, x, y):
+            pred, _ = model.stateless_call(trainable, non_trainable, x, training=training)
+            return loss_fn(y, pred)
+
+        cache[key] = jax.jit(jax.grad(loss_of))
+    return cache[key]
 
 
 def elementwise_derivative(fn, x) -> np.ndarray:
