@@ -29,6 +29,7 @@ import pandas as pd
 
 from keras_repro.data import load_arrays
 from keras_repro.measures import descent, surfaces
+from keras_repro.models import mlp
 from keras_repro.optimizers import RMSprop, Rprop
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than
 from keras_repro.suite.config import ReproConfig
@@ -100,16 +101,11 @@ class Probe(keras.callbacks.Callback):
             self.measure()
 
 
-def mlp(inputs, hidden):
-    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(hidden, activation="tanh", name="hidden"),
-                             keras.layers.Dense(10, name="logits")], name="digits_mlp")
-
-
 def train_digits(ctx, data, initial, optimizer, batch_size):
     x, y, x_test, y_test = data
     cfg = ctx.config
     with ctx.scope():
-        model = mlp(x.shape[1], cfg.hidden)
+        model = mlp(x.shape[1], (cfg.hidden,), 10, activation="tanh", name="digits_mlp")
         model.set_weights(initial)
         model.compile(optimizer, LOSS, metrics=["accuracy"])
     probe = Probe(x, y, cfg.probe_every)
@@ -145,12 +141,9 @@ def run(ctx):
     cfg = ctx.config
 
     # --- C4.6: Rprop, full batch vs minibatch, against minibatch RMSprop -----------------------------
-    digits = load_arrays("digits", seed=ctx.seed)
-    x = digits.x_train.reshape(len(digits.x_train), -1).astype("float32") / 255.0
-    x_test = digits.x_test.reshape(len(digits.x_test), -1).astype("float32") / 255.0
-    data = (x, digits.y_train.astype("int32"), x_test, digits.y_test.astype("int32"))
+    x, y, x_test, y_test = data = load_arrays("digits", seed=ctx.seed).features()
     with ctx.scope():
-        initial = mlp(x.shape[1], cfg.hidden).get_weights()
+        initial = mlp(x.shape[1], (cfg.hidden,), 10, activation="tanh", name="digits_mlp").get_weights()
     variants = {"Rprop, full batch": (Rprop, len(x)), f"Rprop, minibatch {cfg.minibatch}": (Rprop, cfg.minibatch),
                 f"RMSprop, minibatch {cfg.minibatch}": (RMSprop, cfg.minibatch)}
     rows, curves = [], {}

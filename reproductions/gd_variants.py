@@ -32,6 +32,7 @@ import pandas as pd
 
 from keras_repro.data import load_arrays
 from keras_repro.measures import descent, surfaces
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_most, between, greater_than
 from keras_repro.suite.config import ReproConfig
 from keras_repro.suite.registry import reproduction
@@ -89,8 +90,7 @@ def step_seconds(ctx, sizes, rounds, steps, width) -> pd.DataFrame:
     for n in sizes:
         data[n] = (rng.normal(size=(n, 64)).astype("float32"), rng.integers(0, 10, n).astype("int32"))
         with ctx.scope():
-            models[n] = keras.Sequential([keras.Input((64,)), keras.layers.Dense(width, activation="relu"),
-                                          keras.layers.Dense(10)], name=f"timing_{n}")
+            models[n] = mlp(64, (width,), 10, name=f"timing_{n}")
             models[n].compile(keras.optimizers.SGD(0.01),
                               keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     medians = {n: [] for n in sizes}
@@ -129,8 +129,7 @@ def softmax_loss_and_gradient(theta, x, y, classes):
 
 def noise_run(ctx, x, y, batch_size, cfg, seed) -> dict:
     with ctx.scope():
-        model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(10, kernel_initializer="zeros")],
-                                 name="softmax_regression")
+        model = mlp(x.shape[1], (), 10, kernel_initializer="zeros", name="softmax_regression")
         model.compile(keras.optimizers.SGD(cfg.noise_learning_rate),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     recorder = descent.WeightRecorder(max_steps=cfg.noise_steps)
@@ -207,9 +206,7 @@ def run(ctx):
     ctx.figure("C4.0_step_time", fig)
 
     # --- C4.1: SGD's noise, clean and flipped labels -------------------------------------------------------
-    digits = load_arrays("digits", seed=ctx.seed)
-    x = digits.x_train.reshape(len(digits.x_train), -1).astype("float32") / 255.0
-    y_clean = digits.y_train.astype("int32")
+    x, y_clean, _, _ = load_arrays("digits", seed=ctx.seed).features()
     y_flipped = flip_labels(y_clean, cfg.flip_fraction, 10, ctx.rng(1))
     sizes = {"SGD (1)": 1, f"minibatch ({cfg.minibatch})": cfg.minibatch, f"GD ({len(x)})": len(x)}
     rows, runs = [], {}

@@ -36,6 +36,7 @@ import pandas as pd
 
 from keras_repro.data import load_arrays
 from keras_repro.measures import descent, surfaces
+from keras_repro.models import mlp
 from keras_repro.optimizers import EMA, Momentum, Nesterov
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than
 from keras_repro.suite.config import ReproConfig
@@ -188,30 +189,19 @@ def equivalences(surface, start, a=5e-4, b=0.9, steps=200) -> pd.DataFrame:
 
 
 # --- the network ------------------------------------------------------------------------------------
-def digits_full_batch(seed: int):
-    data = load_arrays("digits", seed=seed)
-    x = data.x_train.reshape(len(data.x_train), -1).astype("float32") / 255.0
-    return x, data.y_train.astype("int32")
-
-
 def network_losses(ctx, x, y, optimizer, initial_weights, steps, target) -> list[float]:
     """Full-batch training of the MLP from fixed initial weights; the loss before every step.
 
     Stops at the first step whose loss is <= ``target`` (or non-finite).
     """
     with ctx.scope():
-        model = network(x.shape[1], ctx.config.network_hidden)
+        model = mlp(x.shape[1], (ctx.config.network_hidden,), 10, activation="tanh", name="digits_mlp")
         model.set_weights(initial_weights)
         model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     record = descent.LossPerStep(stop_below=target)
     ctx.fit(model, descent.batches(x, y, len(x), seed=0), steps_per_epoch=1, epochs=steps, shuffle=False, callbacks=[record],
             progress=False)
     return record.losses
-
-
-def network(inputs: int, hidden: int) -> keras.Model:
-    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(hidden, activation="tanh", name="hidden"),
-                             keras.layers.Dense(10, name="logits")], name="digits_mlp")
 
 
 @reproduction("momentum_methods", title="Momentum, Nesterov and EMA as the notes write them, vs gradient descent",
@@ -279,9 +269,9 @@ def run(ctx):
         return rosen_paths[method, row.learning_rate, None if pd.isna(row.momentum) else row.momentum]
 
     # --- the network (full batch, digits) --------------------------------------------------------
-    x, y = digits_full_batch(ctx.seed)
+    x, y, _, _ = load_arrays("digits", seed=ctx.seed).features()
     with ctx.scope():
-        initial = network(x.shape[1], cfg.network_hidden).get_weights()
+        initial = mlp(x.shape[1], (cfg.network_hidden,), 10, activation="tanh", name="digits_mlp").get_weights()
     net_rows, curves = [], {}
     for method in (GD, MOMENTUM, KERAS_HB):
         for lr in cfg.network_lrs:
