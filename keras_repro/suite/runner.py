@@ -21,7 +21,7 @@ import pandas as pd
 
 from keras_repro.suite import claims as claims_mod
 from keras_repro.suite import provenance, results
-from keras_repro.suite.config import ReproConfig, make_config
+from keras_repro.suite.config import ReproConfig, check_seed, make_config
 from keras_repro.suite.registry import Reproduction
 from keras_repro.suite.runtime import Runtime
 
@@ -177,7 +177,8 @@ def _new_run_folder(parent: Path, profile: str, seed: int) -> tuple[str, Path]:
 def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int = 0,
                      overrides: dict[str, Any] | None = None, out: Path = Path("results"),
                      log: Callable[[str], None] = print, command: list[str] | None = None) -> RunOutcome:
-    config = make_config(repro.config, profile, overrides)  # bad --set fails before any folder exists
+    check_seed(seed)  # bad seeds and --set values fail before any folder exists
+    config = make_config(repro.config, profile, overrides)
     parent = Path(out) / repro.name
     results.check_writable(parent)
     import keras
