@@ -29,7 +29,7 @@ import pandas as pd
 
 from keras_repro.data.synthetic import make_shapes
 from keras_repro.losses import LocalizationLoss, box_iou, decode_localization
-from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than, less_than
+from keras_repro.suite.claims import Claim, all_of, at_least, greater_than, less_than
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 

@@ -294,14 +294,12 @@ def run(ctx):
     x, y = digits_full_batch(ctx.seed)
     with ctx.scope():
         initial = network(x.shape[1], cfg.network_hidden).get_weights()
-    initial_loss = None
     net_rows, curves = [], {}
     for method in (GD, MOMENTUM, KERAS_HB):
         for lr in cfg.network_lrs:
             b = None if method == GD else cfg.network_momentum
             losses = network_losses(ctx, x, y, METHODS[method](lr, b), initial, cfg.network_steps,
                                     cfg.network_target)
-            initial_loss = losses[0]
             reached = next((t for t, v in enumerate(losses) if v <= cfg.network_target), None)
             net_rows.append({"method": method, "momentum": b, "learning_rate": lr, "steps_to_target": reached,
                              "final_loss": losses[-1], "steps_run": len(losses)})

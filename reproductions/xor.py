@@ -18,13 +18,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.measures.boolean import (
-    exact_accuracy,
-    separability_certificate,
-    step_model,
-    train_sigmoid_neuron,
-    truth_table,
-)
+from keras_repro.measures.boolean import (exact_accuracy, separability_certificate, step_model, train_sigmoid_neuron,
+                                          truth_table)
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, is_true
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction

@@ -160,3 +160,14 @@ def test_corrupted_run_json_gives_one_clear_error(fake, tmp_path):
         results.resolve_run("nothing@latest", tmp_path)
     assert results.resolve_run("fake_repro@latest", tmp_path).path == good.path
     assert results.resolve_run(f"fake_repro@{good.path.name}", tmp_path).path == good.path
+
+
+def test_same_seed_gives_the_same_numbers(tmp_path):
+    from keras_repro.suite import registry, runner
+
+    repro = registry.get("layer_null_space")
+    tables = []
+    for out in ("a", "b"):
+        outcome = runner.run_reproduction(repro, profile="smoke", seed=11, out=tmp_path / out, log=lambda m: None)
+        tables.append((outcome.path / "perturbations.csv").read_text())
+    assert tables[0] == tables[1]
