@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import load_arrays, parse_spec
+from keras_repro.data import in_memory_spec, load_arrays
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.measures.gradients import layer_gradient_norms
 from keras_repro.models import googlenet
@@ -42,7 +42,8 @@ EARLY_LAYERS = ("conv1_7x7", "conv2_3x3_reduce", "conv2_3x3")
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = setting("digits", "labelled images held in memory: digits or tfds:NAME", check=parse_spec)
+    dataset: str = setting("digits", "labelled images held in memory: digits, faces, shapes or tfds:NAME",
+                           check=in_memory_spec)
     image_size: int = setting(96, "input side in pixels (the auxiliary heads need at least 96)", ge=96)
     width_multiplier: float = setting(0.25, "scales every layer's width (1: Table 1's GoogLeNet)", gt=0)
     epochs: int = setting(15, "training epochs", ge=1)

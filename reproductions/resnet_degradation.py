@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import load_arrays, parse_spec
+from keras_repro.data import in_memory_spec, load_arrays
 from keras_repro.models import resnet, resnet_cifar
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, greater_than
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
@@ -34,8 +34,8 @@ from keras_repro.suite.registry import reproduction
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = setting("digits", "labelled images held in memory: digits or tfds:NAME (e.g. tfds:cifar10)",
-                           check=parse_spec)
+    dataset: str = setting("digits", "labelled images held in memory: digits, faces, shapes or tfds:NAME",
+                           check=in_memory_spec)
     data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
     depths: tuple[int, ...] = setting((20, 56), "a shallow and a deeper depth, each 6n + 2 (8, 14, 20, 32, 44, 56, "
                                                 "110 ...)", ge=8)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from keras_repro.data import load_arrays, parse_spec
+from keras_repro.data import in_memory_spec, load_arrays
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.models import resnet, resnext, trainable_parameters
 from keras_repro.suite.claims import Claim, all_of, at_most, less_than
@@ -40,8 +40,8 @@ from keras_repro.suite.registry import reproduction
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = setting("digits", "labelled images held in memory: digits or tfds:NAME (e.g. tfds:cifar10)",
-                           check=parse_spec)
+    dataset: str = setting("digits", "labelled images held in memory: digits, faces, shapes or tfds:NAME",
+                           check=in_memory_spec)
     data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
     depth: Literal[26, 50, 101, 152] = setting(50, "depth of both networks (bottleneck ResNets)")
     width_multiplier: float = setting(0.25, "scales every width (1: ResNet-50's)", gt=0)

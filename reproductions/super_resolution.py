@@ -51,7 +51,8 @@ class Config(ReproConfig):
 
     def validate(self):
         if len(set(self.test_photos)) >= len(COLOUR_PHOTOS):
-            raise ConfigError(f"test_photos: some (not all) of {', '.join(COLOUR_PHOTOS)}. Received: {self.test_photos}")
+            raise ConfigError(f"test_photos: some (not all) of {', '.join(COLOUR_PHOTOS)}. "
+                              f"Received: {self.test_photos}")
 
 
 CLAIMS = [

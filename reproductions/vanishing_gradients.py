@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import load_arrays, parse_spec
+from keras_repro.data import in_memory_spec, load_arrays
 from keras_repro.measures.gradients import elementwise_derivative, layer_gradient_norms
 from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, custom, equals
@@ -34,7 +34,8 @@ from keras_repro.suite.registry import reproduction
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = setting("digits", "labelled images held in memory: digits or tfds:NAME", check=parse_spec)
+    dataset: str = setting("digits", "labelled images held in memory: digits, faces, shapes or tfds:NAME",
+                           check=in_memory_spec)
     depth: int = setting(12, "hidden layers of the MLP", ge=1)
     width: int = setting(64, "units per hidden layer", ge=1)
     activations: tuple[str, ...] = setting(("sigmoid", "relu", "elu", "leaky_relu", "selu"),

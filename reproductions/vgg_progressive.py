@@ -64,8 +64,8 @@ class Config(ReproConfig):
     image_size: int = setting(32, "side of the network input, in pixels (five 2×2 poolings: at least 32)", ge=32)
     channels: Literal[0, 1, 3] = setting(0, "image channels fed to the network (0: the source's)")
     flip: bool = setting(False, "also mirror training crops left-right")
-    depths: tuple[Literal[11, 13, 16, 19], ...] = setting((11, 13, 16, 19),
-                                                          f"VGG depths grown through, increasing, the deepest >= {DEEP}")
+    depths: tuple[Literal[11, 13, 16, 19], ...] = setting((11, 13, 16, 19), f"VGG depths grown through, increasing; "
+                                                                            f"the deepest >= {DEEP}")
     width_multiplier: float = setting(0.125, "scales every layer's width (1: the true VGG)", gt=0)
     epochs_per_depth: int = setting(5, "training epochs at each depth, the same for every method", ge=1)
     batch_size: int = setting(64, "minibatch size", ge=1)

@@ -92,6 +92,13 @@ def test_float_fields_reject_nan_and_inf(repro, field, bounds, text):
         make_config(repro.config, "smoke", {field.name: text})
 
 
+@pytest.mark.parametrize("repro", [r for r in REPRODUCTIONS if "dataset" in field_types(r.config)],
+                         ids=lambda r: r.name)
+def test_a_dataset_is_checked_when_the_config_is_built(repro):
+    with pytest.raises(ConfigError, match="^dataset: .*'imagenet_typo'"):
+        make_config(repro.config, "smoke", {"dataset": "imagenet_typo"})
+
+
 # -- through the CLI: one line, exit 2, and no run folder -----------------------------------------
 def test_a_bad_choice_through_the_installed_cli_is_one_line_and_leaves_nothing(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -154,6 +154,15 @@ def limit_train(data: ArrayData, max_examples: int | None, seed: int) -> ArrayDa
                      data.name, data.extras)
 
 
+def in_memory_spec(text: str | Spec) -> Spec:
+    """:func:`parse_spec` for the sources :func:`load_arrays` can hold in memory (all but ``folder:``)."""
+    parsed = parse_spec(text)
+    if parsed.kind == "folder":
+        raise SpecError(f"{parsed} is read from files as it is needed, not held in memory: use "
+                        f"{', '.join(EMBEDDED)} or tfds:NAME here (make_datasets({str(parsed)!r}, ...) reads folders)")
+    return parsed
+
+
 def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int | None = None, *,
                 seed: int = 0, test_fraction: float = 0.2, data_dir: str | os.PathLike | None = None,
                 max_examples: int | None = None) -> ArrayData:
@@ -164,7 +173,7 @@ def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int |
     stratified split of sources that have no official one (digits, faces, shapes); tfds sets keep
     their own train/test split. ``max_examples`` keeps a seeded subset of the training examples.
     """
-    parsed = parse_spec(spec)
+    parsed = in_memory_spec(spec)
     options = dict(image_size=image_size, channels=channels, seed=seed, test_fraction=test_fraction)
     if parsed.name == "digits":
         from keras_repro.data.embedded import digits_raw
@@ -179,11 +188,8 @@ def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int |
 
         shapes = make_shapes(1500, image_size or 32, seed=seed, channels=channels or 1)
         data = _finish(shapes.images, shapes.labels, shapes.class_names, str(parsed), **options)
-    elif parsed.kind == "tfds":
+    else:
         from keras_repro.data.tfds_source import load_tfds_arrays
 
         data = load_tfds_arrays(parsed.name, data_dir=data_dir, image_size=image_size, channels=channels)
-    else:
-        raise SpecError(f"{parsed} is read from files as it is needed, not held in memory: "
-                        f"use make_datasets({str(parsed)!r}, ...)")
     return limit_train(data, max_examples, seed)
