@@ -28,7 +28,8 @@ import pandas as pd
 
 from keras_repro.data import first_batch, iterate_batches, make_datasets, parse_spec
 from keras_repro.measures.conv_arithmetic import measured_receptive_field, receptive_field, stacked_conv_weights
-from keras_repro.models import alexnet, inference_copy
+from keras_repro.models import alexnet
+from keras_repro.optimizers import make_optimizer
 from keras_repro.suite.claims import Claim, all_of, at_most, equals, is_true
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -70,14 +71,6 @@ CLAIMS = [
                       equals("stacked_3x3_weights_per_c2", 18), equals("single_5x5_weights_per_c2", 25),
                       is_true("crops_at_input_size"), is_true("new_crops_each_epoch"), at_most("top1_error", 0.5))),
 ]
-
-
-def optimizer(cfg):
-    if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.learning_rate)
-    if cfg.optimizer == "sgd":  # the paper: momentum 0.9, weight decay 5e-4
-        return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9, weight_decay=5e-4)
-    raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
 
 
 def pipeline_checks(train_ds, image_size: int, channels: int) -> tuple[bool, bool]:
@@ -172,7 +165,9 @@ def run(ctx):
     with ctx.scope():
         model = alexnet(input_shape=(cfg.image_size, cfg.image_size, info.channels), classes=info.num_classes,
                         width_multiplier=cfg.width_multiplier, dropout=cfg.dropout)
-        model.compile(optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        # "sgd": the paper's momentum 0.9 and weight decay 5e-4
+        model.compile(make_optimizer(cfg.optimizer, cfg.learning_rate, weight_decay=5e-4),
+                      "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = ctx.fit(model, train_ds, epochs=cfg.epochs, validation_data=eval_ds, shuffle=False, label="alexnet")
     top1, top5 = top_k_error(model, eval_ds, 1), top_k_error(model, eval_ds, min(5, info.num_classes))
 
@@ -185,7 +180,7 @@ def run(ctx):
     sample = first_batch(train_ds)[0]
     ctx.figure("training", plot_run(history.history, info.denormalize(sample)))
     if model.count_params() < 5_000_000:
-        ctx.save_model("alexnet", inference_copy(model))
+        ctx.save_model("alexnet", model)
 
     ctx.measure("C5.3", parameters_224=parameters_224, conv_layers=len(convs), dense_layers=len(dense),
                 last_three_convs_3x3=all(layer.kernel_size == (3, 3) for layer in convs[-3:]), **stacked,

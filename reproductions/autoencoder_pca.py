@@ -109,15 +109,13 @@ def plot_errors(df: pd.DataFrame):
               claims=CLAIMS, config=Config)
 def run(ctx):
     cfg = ctx.config
-    data = load_arrays("digits", seed=ctx.seed)
-    x_train = (data.x_train.reshape(len(data.x_train), -1) / 255.0).astype("float32")
-    x_test = (data.x_test.reshape(len(data.x_test), -1) / 255.0).astype("float32")
+    x_train, _, x_test, _ = load_arrays("digits", seed=ctx.seed).features()
     ctx.progress(f"digits: {len(x_train)} training, {len(x_test)} test images of 64 pixels in [0, 1]")
     rows = []
     for k in cfg.bottlenecks:
         rows.append({"bottleneck": k, "model": "pca", "loss": "-", "test_mse": pca_mse(k, x_train, x_test),
                      "train_mse": pca_mse(k, x_train, x_train)})
-        keras.utils.set_random_seed(ctx.seed_for(k))
+        ctx.reseed(k)
         with ctx.scope():
             linear = linear_autoencoder(k)
             linear.compile(keras.optimizers.Adam(cfg.linear_learning_rate), "mse")
@@ -127,7 +125,7 @@ def run(ctx):
         rows.append({"bottleneck": k, "model": "linear_ae_mse", "loss": "mse",
                      "test_mse": reconstruction_mse(linear, x_test), "train_mse": reconstruction_mse(linear, x_train)})
         for loss in ("mse", "binary_crossentropy"):
-            keras.utils.set_random_seed(ctx.seed_for(k, 1))  # the same initial weights for both losses
+            ctx.reseed(k, 1)  # the same initial weights for both losses
             with ctx.scope():
                 model = autoencoder(k, cfg.hidden)
                 model.compile(keras.optimizers.Adam(cfg.learning_rate), loss)

@@ -37,9 +37,10 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.measures.batchnorm import batchnorm_inference, moving_statistics
 from keras_repro.measures.classification import StepsToTarget, classification_scores, inference_outputs
-from keras_repro.measures.gap import RepeatedArrays, digits_split
+from keras_repro.measures.gap import RepeatedArrays
 from keras_repro.suite.claims import Claim, all_of, less_than
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -170,7 +171,7 @@ def run(ctx):
         for batchnorm in (False, True):
             for rate_name, rate in rates.items():
                 name = f"{'bn' if batchnorm else 'plain'}_{rate_name}"
-                keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+                ctx.reseed(seed, 1)
                 with ctx.scope():
                     model = network(cfg, batchnorm, rate)
                 stopper = StepsToTarget(split.x_val, split.y_val, cfg.target, cfg.eval_every)

@@ -23,8 +23,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.measures.conv_arithmetic import (channels_changed, conv_output_size, measured_output_side,
-                                                  same_padding_output_size)
+from keras_repro.measures.conv_arithmetic import (
+    channels_changed,
+    conv_output_size,
+    measured_output_side,
+    same_padding_output_size,
+)
 from keras_repro.suite.claims import Claim, all_of, at_least, equals, is_true
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction

@@ -32,11 +32,13 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.layers import ClassicDropout
 from keras_repro.measures.classification import classification_scores, inference_outputs
-from keras_repro.measures.gap import digits_split, fit_tracking_gap, plot_gap_curves
+from keras_repro.measures.gap import fit_tracking_gap, plot_gap_curves
 from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mean, relative_error
 from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_most, less_than
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -80,20 +82,20 @@ CLAIMS = [
 def network(hidden: int, dropout: str, keep_prob: float, input_keep: float | None = None) -> keras.Model:
     """``64 → dense(hidden) → dropout → dense(hidden) → dropout → 10``; dropout ``none``, ``classic``
     (``ClassicDropout(keep_prob)``) or ``inverted`` (``keras.layers.Dropout(1 − keep_prob)``)."""
-    inputs = keras.Input((64,), name="pixels")
-    x = ClassicDropout(input_keep, name="input_dropout")(inputs) if input_keep else inputs
-    for i in (1, 2):
-        x = keras.layers.Dense(hidden, activation="relu", name=f"dense{i}")(x)
-        if dropout == "classic":
-            x = ClassicDropout(keep_prob, name=f"dropout{i}")(x)
-        elif dropout == "inverted":
-            x = keras.layers.Dropout(1 - keep_prob, name=f"dropout{i}")(x)
-        elif dropout != "none":
-            raise ValueError(f"dropout must be none, classic or inverted. Received: dropout={dropout!r}")
-    outputs = keras.layers.Dense(10, activation="softmax", name="out")(x)
-    model = keras.Model(inputs, outputs, name=f"mlp_{dropout}")
+    hidden_dropout = {"none": None, "classic": lambda name: ClassicDropout(keep_prob, name=name),
+                      "inverted": 1 - keep_prob}
+    if dropout not in hidden_dropout:
+        raise ValueError(f"dropout must be none, classic or inverted. Received: dropout={dropout!r}")
+    model = mlp(64, (hidden, hidden), 10, output_activation="softmax", dropout=hidden_dropout[dropout],
+                input_dropout=(lambda name: ClassicDropout(input_keep, name=name)) if input_keep else None,
+                name=f"mlp_{dropout}")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
+
+
+def layer(model: keras.Model, name: str) -> keras.layers.Layer:
+    """``dense1``, ``dropout2``, ``out``, ... of a :func:`network` (``keras_repro.models.mlp`` names them)."""
+    return model.get_layer(f"{model.name}_{name}")
 
 
 def set_pixels(value: float, keep: float):
@@ -104,8 +106,8 @@ def set_pixels(value: float, keep: float):
 def mc_check(model: keras.Model, x: np.ndarray, samples: int) -> dict:
     """Monte-Carlo mean of the output layer's pre-activation over the last dropout's training-mode
     masks vs its inference-mode value, and the error expected from the Bernoulli variance."""
-    h = inference_outputs(keras.Model(model.input, model.get_layer("dense2").output), x)
-    dropout, out = model.get_layer("dropout2"), model.get_layer("out")
+    h = inference_outputs(keras.Model(model.input, layer(model, "dense2").output), x)
+    dropout, out = layer(model, "dropout2"), layer(model, "out")
     kernel, bias = (keras.ops.convert_to_numpy(v).astype(np.float64) for v in (out.kernel, out.bias))
 
     def pre_activation(batch, training):
@@ -123,8 +125,8 @@ def to_classic(inverted: keras.Model, hidden: int, keep_prob: float) -> keras.Mo
     """The inverted-dropout network in the notes' convention: weights after each dropout ÷ p."""
     classic = network(hidden, "classic", keep_prob)
     for name, scale in (("dense1", 1.0), ("dense2", 1 / keep_prob), ("out", 1 / keep_prob)):
-        kernel, bias = inverted.get_layer(name).get_weights()
-        classic.get_layer(name).set_weights([kernel * scale, bias])
+        kernel, bias = layer(inverted, name).get_weights()
+        layer(classic, name).set_weights([kernel * scale, bias])
     return classic
 
 
@@ -144,7 +146,7 @@ def run(ctx):
         split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
         trained = {}
         for name, (dropout, input_keep, noise) in variants.items():
-            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            ctx.reseed(seed, 1)
             with ctx.scope():
                 model = network(cfg.hidden, dropout, cfg.keep_prob, input_keep)
             history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,

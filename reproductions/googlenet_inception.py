@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import in_memory_spec, load_arrays
+from keras_repro.data import in_memory_spec, load_arrays, to_unit_float
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.measures.gradients import layer_gradient_norms
 from keras_repro.models import googlenet
@@ -146,7 +146,7 @@ def run(ctx):
 
     data = load_arrays(cfg.dataset, image_size=cfg.image_size, channels=3, seed=ctx.seed,
                        max_examples=cfg.max_examples or None)
-    x_train, x_test = (data.x_train / 255.0).astype("float32"), (data.x_test / 255.0).astype("float32")
+    x_train, x_test = to_unit_float(data.x_train), to_unit_float(data.x_test)
     y_train = data.y_train
     ctx.progress(f"{cfg.dataset}: {len(y_train)} training, {len(data.y_test)} test images, "
                  f"{cfg.image_size}×{cfg.image_size}×3")

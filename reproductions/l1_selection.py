@@ -90,7 +90,7 @@ def run(ctx):
         x, y, true_w = make_regression(ctx.rng(d), cfg)
         x_steps, y_steps, epochs = full_batch(x, y, cfg.steps)
         for penalty in ("none", "l2", "l1"):
-            keras.utils.set_random_seed(ctx.seed_for(d, 1))
+            ctx.reseed(d, 1)
             with ctx.scope():
                 model = linear_model(x.shape[1], penalty, cfg.penalty, cfg)
             ctx.fit(model, x_steps, y_steps, batch_size=cfg.n_samples, epochs=epochs, shuffle=False,

@@ -22,9 +22,11 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.measures.descent import is_non_increasing
-from keras_repro.measures.gap import digits_split, fit_tracking_gap
+from keras_repro.measures.gap import fit_tracking_gap
 from keras_repro.measures.minima import cosine_ridge_minima
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, equals, is_true
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -65,11 +67,8 @@ CLAIMS = [
 
 def network(hidden: int, weight_decay: float) -> keras.Model:
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
-    inputs = keras.Input((64,), name="pixels")
-    x = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=regularizer, name="dense1")(inputs)
-    x = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=regularizer, name="dense2")(x)
-    outputs = keras.layers.Dense(10, activation="softmax", kernel_regularizer=regularizer, name="out")(x)
-    model = keras.Model(inputs, outputs, name=f"mlp_wd{weight_decay:g}")
+    model = mlp(64, (hidden, hidden), 10, output_activation="softmax", kernel_regularizer=regularizer,
+                name=f"mlp_wd{weight_decay:g}")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
 
@@ -105,7 +104,7 @@ def run(ctx):
     for seed in range(cfg.seeds):
         split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
         for decay in (0.0, cfg.weight_decay):
-            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            ctx.reseed(seed, 1)
             with ctx.scope():
                 model = network(cfg.hidden, decay)
             history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,

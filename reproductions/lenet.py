@@ -18,8 +18,8 @@ import keras
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from keras_repro.data import load_arrays
-from keras_repro.models import inference_copy, lenet5
+from keras_repro.data import load_arrays, to_unit_float
+from keras_repro.models import lenet5
 from keras_repro.suite.claims import Claim, all_of, any_of, at_least, equals, is_true
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -77,7 +77,7 @@ def run(ctx):
     cfg = ctx.config
     kind = digit_dataset_kind(cfg.dataset)
     data = load_arrays(cfg.dataset, image_size=32, channels=1, data_dir=cfg.data_dir or None)
-    x_train, x_test = data.x_train.astype("float32") / 255.0, data.x_test.astype("float32") / 255.0
+    x_train, x_test = to_unit_float(data.x_train), to_unit_float(data.x_test)
     ctx.progress(f"{cfg.dataset}: {len(x_train)} training and {len(x_test)} test images, 32×32×1")
 
     with ctx.scope():
@@ -96,7 +96,7 @@ def run(ctx):
                            for layer in model.layers[1:]])
     ctx.table("architecture", layers, keys=["layer"])
     ctx.figure("training_curves", plot_curves(history.history))
-    ctx.save_model("lenet5", inference_copy(model))
+    ctx.save_model("lenet5", model)
     ctx.measure("C5.2", parameters=model.count_params(), on_digits=kind == "digits", on_mnist=kind == "mnist",
                 test_accuracy=float(test_accuracy), test_loss=float(test_loss),
                 train_accuracy=float(history.history["accuracy"][-1]), test_images=len(x_test))

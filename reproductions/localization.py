@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data.synthetic import make_shapes
+from keras_repro.data import make_shapes, to_unit_float
 from keras_repro.losses import LocalizationLoss, box_iou, decode_localization
 from keras_repro.suite.claims import Claim, all_of, at_least, greater_than, less_than
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
@@ -71,7 +71,7 @@ CLAIMS = [
 def shapes_split(cfg, seed: int):
     data = make_shapes(cfg.train + cfg.test, cfg.image_size, seed=seed, size_range=tuple(cfg.size_range),
                        aspect_jitter=cfg.aspect_jitter, absent_fraction=cfg.absent_fraction)
-    x = (data.images / 255.0).astype("float32")
+    x = to_unit_float(data.images)
     y = np.column_stack([data.present.astype(np.float32), data.boxes]).astype("float32")
     return (x[:cfg.train], y[:cfg.train]), (x[cfg.train:], y[cfg.train:])
 
@@ -143,7 +143,7 @@ def run(ctx):
     ctx.progress(f"shapes: {len(x_train)} training, {len(x_test)} test images, {present.mean():.0%} with an object")
     rows, models, models_raw = [], {}, {}
     for box_loss in ("log", "plain"):
-        keras.utils.set_random_seed(ctx.seed_for(1))  # the same initial weights for both losses
+        ctx.reseed(1)  # the same initial weights for both losses
         with ctx.scope():
             model = localizer(x_train.shape[1:])
             model.compile(keras.optimizers.Adam(cfg.learning_rate), LocalizationLoss(box_loss))

@@ -27,9 +27,11 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.measures.classification import classification_scores, inference_outputs
-from keras_repro.measures.gap import RepeatedArrays, digits_split, fit_tracking_gap
+from keras_repro.measures.gap import RepeatedArrays, fit_tracking_gap
 from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, less_than
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -77,11 +79,9 @@ CLAIMS = [
 ]
 
 
-def mlp(width: int) -> keras.Model:
-    inputs = keras.Input((64,), name="pixels")
-    x = keras.layers.Dense(width, activation="relu", name="dense1")(inputs)
-    x = keras.layers.Dense(width, activation="relu", name="dense2")(x)
-    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="out")(x), name=f"mlp_{width}")
+def classifier(width: int) -> keras.Model:
+    """``64 → width → width → 10``, compiled."""
+    model = mlp(64, (width, width), 10, output_activation="softmax", name=f"mlp_{width}")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
 
@@ -108,9 +108,9 @@ def run(ctx):
         split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
         # -- 1. model size -------------------------------------------------------------------------
         for width in cfg.widths:
-            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            ctx.reseed(seed, 1)
             with ctx.scope():
-                model = mlp(width)
+                model = classifier(width)
             history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,
                                        seed=ctx.seed_for(seed, 2), label=f"seed {seed} width {width}")
             size_rows.append({"width": width, "parameters": model.count_params(), "seed": seed, **history[-1]})
@@ -160,7 +160,7 @@ def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
                                             seed=ctx.seed_for(seed), augment=augment, channels=1, flip=False,
                                             max_examples=cfg.max_examples)
     steps_per_pass = -(-info.train_count // 32)
-    keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+    ctx.reseed(seed, 1)
     with ctx.scope():
         model = small_cnn(cfg.image_size)
     history = ctx.fit(model, repeat(train_ds), epochs=cfg.aug_epochs,
@@ -172,9 +172,9 @@ def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
 
 
 def _train_with_early_stopping(ctx, cfg: Config, split, seed: int, early_stopping: bool) -> dict:
-    keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+    ctx.reseed(seed, 1)
     with ctx.scope():
-        model = mlp(cfg.es_width)
+        model = classifier(cfg.es_width)
     callbacks = []
     if early_stopping:
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import in_memory_spec, load_arrays
+from keras_repro.data import in_memory_spec, load_arrays, to_unit_float
 from keras_repro.models import resnet, resnet_cifar
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, greater_than
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
@@ -74,7 +74,7 @@ CLAIMS = [
 
 def train_variant(ctx, cfg, train, test, classes: int, depth: int, residual: bool, seed: int):
     """Train one network on ``train = (x, y)``; returns (model, per-epoch history rows, summary row)."""
-    keras.utils.set_random_seed(ctx.seed_for(seed, depth))
+    ctx.reseed(seed, depth)
     kind = "residual" if residual else "plain"
     with ctx.scope():
         model = resnet_cifar(depth, residual=residual, input_shape=train[0].shape[1:], classes=classes,
@@ -133,7 +133,7 @@ def run(ctx):
     cfg = ctx.config
     data = load_arrays(cfg.dataset, image_size=32, channels=3, seed=ctx.seed, data_dir=cfg.data_dir or None,
                        max_examples=cfg.max_examples or None)
-    x_train, x_test = (data.x_train / 255.0).astype("float32"), (data.x_test / 255.0).astype("float32")
+    x_train, x_test = to_unit_float(data.x_train), to_unit_float(data.x_test)
     ctx.progress(f"{cfg.dataset}: {len(data.y_train)} training, {len(data.y_test)} test images, 32×32×3")
 
     curves, summaries = [], []

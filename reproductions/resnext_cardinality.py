@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from keras_repro.data import in_memory_spec, load_arrays
+from keras_repro.data import in_memory_spec, load_arrays, to_unit_float
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.models import resnet, resnext, trainable_parameters
 from keras_repro.suite.claims import Claim, all_of, at_most, less_than
@@ -120,13 +120,13 @@ def run(ctx):
     r50, x50 = imagenet["trainable_parameters"]
     data = load_arrays(cfg.dataset, image_size=32, channels=3, seed=ctx.seed, data_dir=cfg.data_dir or None,
                        max_examples=cfg.max_examples or None)
-    x_train, x_test = (data.x_train / 255.0).astype("float32"), (data.x_test / 255.0).astype("float32")
+    x_train, x_test = to_unit_float(data.x_train), to_unit_float(data.x_test)
     ctx.progress(f"{cfg.dataset}: {len(data.y_train)} training, {len(data.y_test)} test images, 32×32×3")
 
     rows, wrong = [], {}
     for seed in range(cfg.seeds):
         for kind in ("resnet", "resnext"):
-            keras.utils.set_random_seed(ctx.seed_for(seed))  # same data order for both networks of a seed
+            ctx.reseed(seed)  # same data order for both networks of a seed
             with ctx.scope():
                 model = build(cfg, kind, x_train.shape[1:], data.num_classes)
             history = ctx.fit(model, x_train, data.y_train, batch_size=cfg.batch_size, epochs=cfg.epochs,

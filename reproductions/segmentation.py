@@ -21,8 +21,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from skimage.filters import threshold_otsu
+from sklearn.metrics import jaccard_score
 
-from keras_repro.data.synthetic import make_shapes
+from keras_repro.data import make_shapes, to_unit_float
 from keras_repro.losses import SummedPixelBCE
 from keras_repro.suite.claims import Claim, all_of, at_least, greater_than
 from keras_repro.suite.config import ReproConfig, setting
@@ -60,9 +61,7 @@ def segmenter(channels: int = 1) -> keras.Model:
 def mask_scores(predicted: np.ndarray, truth: np.ndarray) -> dict:
     """Pixel accuracy and per-image IoU (an empty prediction of an empty mask counts as IoU 1)."""
     predicted, truth = predicted.astype(bool), truth.astype(bool)
-    inter = (predicted & truth).reshape(len(truth), -1).sum(1)
-    union = (predicted | truth).reshape(len(truth), -1).sum(1)
-    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    iou = np.array([jaccard_score(t.ravel(), p.ravel(), zero_division=1.0) for p, t in zip(predicted, truth)])
     return {"pixel_accuracy": float((predicted == truth).mean()), "mean_iou": float(iou.mean()),
             "median_iou": float(np.median(iou))}
 
@@ -91,12 +90,12 @@ def plot_examples(images, truth, predicted, baseline, count: int = 6):
 def run(ctx):
     cfg = ctx.config
     data = make_shapes(cfg.train + cfg.test, cfg.image_size, seed=ctx.seed, noise=cfg.noise)
-    x = (data.images / 255.0).astype("float32")
+    x = to_unit_float(data.images)
     masks = data.masks.astype("float32")[..., None]
     x_train, m_train, x_test, m_test = x[:cfg.train], masks[:cfg.train], x[cfg.train:], masks[cfg.train:]
     ctx.progress(f"shapes: {cfg.train} training, {cfg.test} test images of {cfg.image_size}×{cfg.image_size}, "
                  f"{m_test.mean():.0%} of test pixels inside an object")
-    keras.utils.set_random_seed(ctx.seed_for(1))
+    ctx.reseed(1)
     with ctx.scope():
         model = segmenter()
         model.compile(keras.optimizers.Adam(cfg.learning_rate), SummedPixelBCE())

@@ -127,7 +127,7 @@ def run(ctx):
     ctx.progress(f"training photos: {', '.join(train_names)}; held out: {', '.join(cfg.test_photos)}")
     x, y = training_patches([pairs[n] for n in train_names], cfg.patches, cfg.patch, np.random.default_rng(ctx.seed))
 
-    keras.utils.set_random_seed(ctx.seed_for(1))
+    ctx.reseed(1)
     with ctx.scope():
         model = srcnn(width_multiplier=cfg.width_multiplier)
         model.compile(keras.optimizers.Adam(cfg.learning_rate), "mse")

@@ -99,8 +99,7 @@ class GradientNormProbe(keras.callbacks.Callback):
 
 def flat_digits(cfg):
     arr = load_arrays(cfg.dataset, channels=1)
-    scale = lambda images: images.reshape(len(images), -1).astype("float32") / 255.0  # noqa: E731
-    return scale(arr.x_train), arr.y_train, scale(arr.x_test), arr.y_test, len(arr.class_names)
+    return (*arr.features(), arr.num_classes)
 
 
 def plot_norms(rows: pd.DataFrame, curves: pd.DataFrame, epochs: int, target: float):
@@ -143,7 +142,7 @@ def run(ctx):
     probe_x, probe_y = x_train[: cfg.probe_size], y_train[: cfg.probe_size]
     norm_rows, curve_rows, summary = [], [], []
     for activation in cfg.activations:
-        keras.utils.set_random_seed(ctx.seed_for(1))  # identical Glorot draws and shuffles for every activation
+        ctx.reseed(1)  # identical Glorot draws and shuffles for every activation
         with ctx.scope():
             model = mlp(x_train.shape[1], [cfg.width] * cfg.depth, classes, activation=activation,
                         output_activation="softmax", name=f"mlp_{activation}")

@@ -44,8 +44,9 @@ import pandas as pd
 
 from keras_repro.data import first_batch, make_datasets, parse_spec, relabel
 from keras_repro.measures.gradients import layer_gradient_norms
-from keras_repro.models import grow_vgg, inference_copy, vgg, vgg_backbone
+from keras_repro.models import grow_vgg, vgg, vgg_backbone
 from keras_repro.models.vgg import VGG_CONFIG_NAMES, VGG_CONVS_PER_BLOCK, copy_weights_by_name
+from keras_repro.optimizers import make_optimizer
 from keras_repro.suite.claims import Claim, all_of, at_most, custom, is_true
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -141,20 +142,13 @@ def loss_summary(rows: pd.DataFrame, depths: tuple[int, ...]) -> dict[str, float
     return out
 
 
-def make_optimizer(cfg):
-    if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.learning_rate)
-    if cfg.optimizer == "sgd":  # the paper: mini-batch SGD with momentum 0.9
-        return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9)
-    raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
-
-
 def train(ctx, model, train_ds, eval_ds, probe, label: str) -> dict:
     """Train ``model`` for the depth's epochs; also its first and last layers' gradient norms at the start."""
     cfg = ctx.config
     norms = layer_gradient_norms(model, *probe)
     with ctx.scope():
-        model.compile(make_optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(make_optimizer(cfg.optimizer, cfg.learning_rate), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     history = ctx.fit(model, train_ds, epochs=cfg.epochs_per_depth, shuffle=False, label=label)
     test_loss, test_accuracy = model.evaluate(eval_ds, verbose=0)
     return {"curve": history.history, "train_loss": history.history["loss"][-1],
@@ -243,7 +237,7 @@ def run(ctx):
 
     normal = keras.initializers.RandomNormal(0.0, std)
     for i, depth in enumerate(cfg.depths):
-        keras.utils.set_random_seed(ctx.seed_for(2, depth))
+        ctx.reseed(2, depth)
         if i == 0:  # the shallowest net: trained once, the start of the progressive chain
             model = build(depth, normal)
             result = train(ctx, model, train_ds, eval_ds, probe, f"VGG-{depth} N(0, {std:.3g})")
@@ -258,7 +252,7 @@ def run(ctx):
             model = build(depth, normal)
             record("scratch_normal", depth, model, train(ctx, model, train_ds, eval_ds, probe, f"scratch VGG-{depth}"),
                    0, cfg.epochs_per_depth)
-        keras.utils.set_random_seed(ctx.seed_for(3, depth))
+        ctx.reseed(3, depth)
         model = build(depth, "glorot_uniform")
         result = train(ctx, model, train_ds, eval_ds, probe, f"Glorot VGG-{depth}")
         record("scratch_glorot", depth, model, result, 0, cfg.epochs_per_depth)
@@ -281,21 +275,22 @@ def run(ctx):
     ctx.table("loss_curves", curves_df, keys=["method", "depth", "epoch"])
     ctx.figure("loss_curves", plot_curves(curves_df, table, cfg.depths, info.num_classes))
     for method, depth in save_list(models, cfg.depths, cfg.save_models):
-        ctx.save_model(f"vgg{depth}_{method}", inference_copy(models[method, depth]))
+        ctx.save_model(f"vgg{depth}_{method}", models[method, depth])
 
     # VGG as a frozen backbone under a new head: odd vs even digit (or class parity in general)
     trained = models["progressive", cfg.depths[-1]]
-    keras.utils.set_random_seed(ctx.seed_for(4))
+    ctx.reseed(4)
     with ctx.scope():
         head_model = vgg_backbone(trained, classes=2, head_units=64)
-        head_model.compile(make_optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        head_model.compile(make_optimizer(cfg.optimizer, cfg.learning_rate), "sparse_categorical_crossentropy",
+                           metrics=["accuracy"])
     frozen_before = [w.copy() for w in head_model.get_layer("backbone").get_weights()]
     parity = (relabel(train_ds, lambda y: y % 2), relabel(eval_ds, lambda y: y % 2))
     ctx.fit(head_model, parity[0], epochs=cfg.backbone_epochs, shuffle=False, label="frozen backbone + new head")
     _, parity_accuracy = head_model.evaluate(parity[1], verbose=0)
     unchanged = all(np.array_equal(a, b) for a, b in zip(head_model.get_layer("backbone").get_weights(), frozen_before))
     if cfg.save_models != "none":
-        ctx.save_model(f"vgg{cfg.depths[-1]}_backbone_parity_head", inference_copy(head_model))
+        ctx.save_model(f"vgg{cfg.depths[-1]}_backbone_parity_head", head_model)
 
     measured = loss_summary(table, cfg.depths)
     ctx.measure("C5.5", **measured, pool_after_each_cascade=all(pools_after_each_cascade(m) for m in models.values()),

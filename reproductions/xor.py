@@ -18,8 +18,14 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.measures.boolean import (exact_accuracy, separability_certificate, step_model, train_sigmoid_neuron,
-                                          truth_table)
+from keras_repro.measures.boolean import (
+    exact_accuracy,
+    separability_certificate,
+    step_model,
+    train_sigmoid_neuron,
+    truth_table,
+)
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, is_true
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
@@ -57,10 +63,8 @@ def three_neuron_xor() -> keras.Model:
 def train_221(runtime, x, y, *, steps, learning_rate, seed, label) -> keras.Model:
     with runtime.scope():
         init = keras.initializers.RandomNormal(stddev=1.0, seed=seed)
-        inputs = keras.Input((2,))
-        h = keras.layers.Dense(2, activation="sigmoid", kernel_initializer=init, name="hidden")(inputs)
-        out = keras.layers.Dense(1, activation="sigmoid", kernel_initializer=init, name="output")(h)
-        model = keras.Model(inputs, out, name="xor_221")
+        model = mlp(2, (2,), 1, activation="sigmoid", output_activation="sigmoid", kernel_initializer=init,
+                    name="xor_221")
         model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy")
     full_batch_fit(runtime, model, x, y.astype(np.float32), steps, label=label, progress=False)
     return model

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from conftest import small_classifier
 
+from keras_repro.data import digits_split
 from keras_repro.measures.classification import StepsToTarget, classification_scores
-from keras_repro.measures.gap import RepeatedArrays, digits_split
+from keras_repro.measures.gap import RepeatedArrays
 
 
 def test_classification_scores():

@@ -1,4 +1,5 @@
-"""keras_repro.measures.conv_arithmetic: output sizes, receptive fields and weight counts, closed form against Keras layers."""
+"""keras_repro.measures.conv_arithmetic: output sizes, receptive fields and weight counts,
+closed form against Keras layers."""
 from __future__ import annotations
 
 import math

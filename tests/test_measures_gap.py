@@ -5,17 +5,8 @@ import numpy as np
 import pytest
 from conftest import no_progress_fit, small_classifier
 
-from keras_repro.measures.gap import RepeatedArrays, digits_split, fit_tracking_gap
-
-
-def test_digits_split_is_balanced_disjoint_and_seeded():
-    split = digits_split(per_class=5, n_val=100, seed=1)
-    assert split.x_train.shape == (50, 64) and np.bincount(split.y_train).tolist() == [5] * 10
-    assert len(split.x_val) == 100 and len(split.x_train) + len(split.x_val) + len(split.x_test) == 1797
-    assert 0 <= split.x_train.min() and split.x_train.max() <= 1
-    again = digits_split(per_class=5, n_val=100, seed=1)
-    np.testing.assert_array_equal(split.x_val, again.x_val)
-    assert not np.array_equal(split.x_val, digits_split(per_class=5, n_val=100, seed=2).x_val)
+from keras_repro.data import digits_split
+from keras_repro.measures.gap import RepeatedArrays, fit_tracking_gap
 
 
 def test_repeated_arrays_covers_every_example_repeats_times_and_transforms_batches():

@@ -20,3 +20,17 @@ def test_paired_comparison_and_its_description():
     clear = paired_comparison(table.assign(gap=[1.0, 2.0, 1.1, 2.0, 0.9, 2.0]), "gap", "variant", "a", "b")
     assert clear["lower_in"] == 3 and "more than two standard errors" in describe_paired("gap", clear)
     assert clear["t"] < -2
+
+
+def test_paired_t_edge_cases():
+    import pandas as pd
+
+    def t(gaps):
+        table = pd.DataFrame({"variant": ["a", "b"] * (len(gaps) // 2), "seed": np.repeat(range(len(gaps) // 2), 2),
+                              "gap": gaps})
+        return paired_comparison(table, "gap", "variant", "a", "b")["t"]
+
+    assert np.isnan(t([1.0, 2.0]))  # one pair: no spread to compare with
+    assert t([1.0, 2.0, 2.0, 3.0]) == -np.inf and t([2.0, 1.0, 3.0, 2.0]) == np.inf  # the same difference every seed
+    assert np.isnan(t([1.0, 1.0, 2.0, 2.0]))  # no difference at all
+

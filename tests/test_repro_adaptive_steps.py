@@ -1,4 +1,5 @@
-"""reproductions/adaptive_steps.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/adaptive_steps.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 import keras

@@ -1,4 +1,5 @@
-"""reproductions/architecture_sizes.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/architecture_sizes.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 import pandas as pd

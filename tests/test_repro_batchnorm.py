@@ -1,11 +1,12 @@
-"""reproductions/batchnorm.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/batchnorm.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 from conftest import single_claim
 
-from keras_repro.measures.gap import digits_split
+from keras_repro.data import digits_split
 from keras_repro.suite.config import make_config
 
 

@@ -1,4 +1,5 @@
-"""reproductions/conv_arithmetic.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/conv_arithmetic.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 from types import SimpleNamespace

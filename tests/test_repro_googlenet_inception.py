@@ -1,4 +1,5 @@
-"""reproductions/googlenet_inception.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/googlenet_inception.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 import keras

@@ -1,4 +1,5 @@
-"""reproductions/l1_selection.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/l1_selection.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""reproductions/l2_smoothing.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/l2_smoothing.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 from conftest import single_claim

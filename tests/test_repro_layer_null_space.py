@@ -1,4 +1,5 @@
-"""reproductions/layer_null_space.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/layer_null_space.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 import numpy as np

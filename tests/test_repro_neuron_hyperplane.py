@@ -1,4 +1,5 @@
-"""reproductions/neuron_hyperplane.py: its measurement helpers on known inputs, and its rules (including cases where they must fail)."""
+"""reproductions/neuron_hyperplane.py: its helpers on known inputs, and its rules
+(including cases where they must fail)."""
 from __future__ import annotations
 
 import numpy as np

@@ -134,6 +134,12 @@ class ArrayData:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
 
+    def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(x_train, y_train, x_test, y_test)`` for a fully connected network: one row of pixels in
+        [0, 1] per image (float32), int32 labels."""
+        return (_arrays.to_unit_float(self.x_train, flatten=True), self.y_train.astype(np.int32),
+                _arrays.to_unit_float(self.x_test, flatten=True), self.y_test.astype(np.int32))
+
 
 def _finish(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], name: str, *,
             image_size: int | None, channels: int | None, seed: int, test_fraction: float) -> ArrayData:

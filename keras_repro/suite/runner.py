@@ -123,6 +123,18 @@ class Context:
         """A seed derived from the run's seed and ``parts`` (e.g. a repeat index), stable across runs."""
         return int(np.random.SeedSequence([self.seed, *parts]).generate_state(1)[0] % (2**31 - 1))
 
+    def reseed(self, *parts: int) -> int:
+        """Seed Keras, NumPy and Python with ``seed_for(*parts)`` and return that seed.
+
+        Before building a model: the same ``parts`` give the same initial weights (and dropout masks,
+        shuffles), e.g. ``ctx.reseed(seed, 1)`` for every variant compared on one seed.
+        """
+        import keras
+
+        seed = self.seed_for(*parts)
+        keras.utils.set_random_seed(seed)
+        return seed
+
     def rng(self, *parts: int) -> np.random.Generator:
         return np.random.default_rng(self.seed_for(*parts))
 
