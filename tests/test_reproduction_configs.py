@@ -99,6 +99,16 @@ def test_a_dataset_is_checked_when_the_config_is_built(repro):
         make_config(repro.config, "smoke", {"dataset": "imagenet_typo"})
 
 
+def test_repro_show_prints_each_fields_type_range_choices_and_help(tmp_path):
+    result = CliRunner().invoke(main, ["show", "vgg_progressive", "--results-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    at = lines.index("  save_models ('all' | 'deepest' | 'none') = 'deepest'")
+    assert lines[at + 1].strip().startswith("models saved: all, deepest")
+    assert "  epochs_per_depth (int, >= 1) = 5   [smoke=1, full=20]" in lines
+    assert "  width_multiplier (float, > 0) = 0.125   [smoke=0.0625, full=1.0]" in lines
+
+
 # -- through the CLI: one line, exit 2, and no run folder -----------------------------------------
 def test_a_bad_choice_through_the_installed_cli_is_one_line_and_leaves_nothing(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
