@@ -63,6 +63,7 @@ class Config(ReproConfig):
     ema_passes: int = setting(25, "passes over the training set for the EMA of std vs EMA of variance", ge=1)
     PROFILES = {"smoke": {"max_steps": 200, "seeds": 1, "target": 0.5},
                 "full": {"max_steps": 20000, "seeds": 10, "target": 0.95}}
+    DRY_RUN = {"max_steps": 40, "seeds": 2, "eval_every": 1}  # --dry-run: budgets only
 
     def validate(self):
         digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here

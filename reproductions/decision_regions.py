@@ -30,6 +30,7 @@ class Config(ReproConfig):
     learning_rate: float = setting(0.01, "Adam learning rate", gt=0)
     grid: int = setting(200, "points per side of the grid the predicted regions are evaluated on", ge=2)
     PROFILES = {"smoke": {"samples": 600, "epochs": 3, "grid": 60}, "full": {"samples": 20000, "epochs": 100}}
+    DRY_RUN = {"epochs": 1, "grid": 60}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -48,6 +48,7 @@ class Config(ReproConfig):
     mc_samples: int = setting(100_000, "training-mode draws averaged per example in that check", ge=1)
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 2, "mc_samples": 2000},
                 "full": {"epochs": 60, "seeds": 10, "mc_samples": 1_000_000}}
+    DRY_RUN = {"epochs": 1, "seeds": 2, "mc_samples": 1000}  # --dry-run: budgets only
 
     def validate(self):
         digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here

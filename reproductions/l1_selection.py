@@ -43,6 +43,7 @@ class Config(ReproConfig):
     datasets: int = setting(3, "independently drawn data sets", ge=1)
     zero_tol: float = setting(1e-3, "a weight with |w| below this counts as zero (the catalog's 1e-3)", gt=0)
     PROFILES = {"smoke": {"steps": 100, "datasets": 1}, "full": {"steps": 10000, "datasets": 20}}
+    DRY_RUN = {"steps": 20, "datasets": 2}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -50,6 +50,7 @@ class Config(ReproConfig):
     seeds: int = setting(3, "seeds (the gap is their mean)", ge=1)
     PROFILES = {"smoke": {"half_width": 20.0, "lambda_count": 11, "epochs": 2, "repeats": 2, "seeds": 1},
                 "full": {"half_width": 1000.0, "lambda_count": 1001, "epochs": 60, "seeds": 10}}
+    DRY_RUN = {"lambda_count": 11, "epochs": 1, "seeds": 2}  # --dry-run: budgets only
 
     def validate(self):
         digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here

@@ -36,6 +36,7 @@ class Config(ReproConfig):
     steps: int = setting(500, "full-batch Adam steps", ge=1)
     perturbation_scale: float = setting(3.0, "length of each perturbation w0 (a unit null vector times this)", gt=0)
     PROFILES = {"smoke": {"steps": 50}, "full": {"steps": 2000}}
+    DRY_RUN = {"steps": 20}  # --dry-run: budgets only
 
     def validate(self):
         if self.subspace_dim >= self.input_dim:

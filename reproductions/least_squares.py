@@ -36,6 +36,7 @@ class Config(ReproConfig):
     wide_examples: int = setting(20, "C2.3: examples (fewer than wide_features)", ge=1)
     wide_features: int = setting(50, "C2.3: features", ge=1)
     PROFILES = {"smoke": {"examples": 100, "gd_steps": 300}, "full": {"examples": 5000, "gd_steps": 10000}}
+    DRY_RUN = {"gd_steps": 20}  # --dry-run: budgets only
 
     def validate(self):
         if self.examples <= self.features:

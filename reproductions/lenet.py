@@ -46,6 +46,7 @@ class Config(ReproConfig):
                               check=keras.activations.get)
     subsampling: Literal["average", "max"] = setting("average", "pooling: average (the paper's subsampling) or max")
     PROFILES = {"smoke": {"epochs": 1}, "full": {"dataset": "tfds:mnist", "epochs": 20, "batch_size": 128}}
+    DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
 
 CLAIMS = [

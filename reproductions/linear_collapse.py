@@ -32,6 +32,7 @@ class Config(ReproConfig):
     steps: int = setting(3000, "full-batch Adam steps", ge=1)
     learning_rate: float = setting(0.003, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"samples": 200, "steps": 100}, "full": {"samples": 5000, "steps": 10000}}
+    DRY_RUN = {"steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

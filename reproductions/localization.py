@@ -48,6 +48,7 @@ class Config(ReproConfig):
     learning_rate: float = setting(2e-3, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"train": 256, "test": 128, "epochs": 1},
                 "full": {"image_size": 64, "train": 20000, "test": 4000, "epochs": 60}}
+    DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
     def validate(self):
         if len(self.size_range) != 2 or self.size_range[0] > self.size_range[1]:

@@ -27,6 +27,7 @@ class Config(ReproConfig):
     steps: int = setting(1000, "full-batch Adam steps of each sigmoid neuron", ge=1)
     learning_rate: float = setting(0.1, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"seeds": 2, "steps": 200}, "full": {"seeds": 50, "steps": 3000}}
+    DRY_RUN = {"seeds": 2, "steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -34,6 +34,7 @@ class Config(ReproConfig):
     learning_rate: float = setting(0.01, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"units": (1, 4), "points": 100, "steps": 100},
                 "full": {"units": (1, 2, 4, 8, 16, 32, 64, 128, 256), "steps": 20000}}
+    DRY_RUN = {"steps": 20}  # --dry-run: budgets only
 
     def validate(self):
         if len(set(self.units)) < 2:

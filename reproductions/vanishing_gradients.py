@@ -49,6 +49,7 @@ class Config(ReproConfig):
     probe_size: int = setting(256, "training examples in the fixed batch the gradient norms are measured on", ge=1)
     PROFILES = {"smoke": {"depth": 10, "width": 16, "activations": ("sigmoid", "relu"), "epochs": 2},
                 "full": {"dataset": "tfds:mnist", "depth": 20, "width": 256, "epochs": 50}}
+    DRY_RUN = {"epochs": 1, "probe_size": 32}  # --dry-run: budgets only
 
     def validate(self):
         missing = [a for a in ("sigmoid", "relu") if a not in self.activations]

@@ -40,10 +40,11 @@ BOUNDED = _fields(lambda tp, info, bounds: bool(bounds))
 FLOATS = _fields(lambda tp, info, bounds: _numeric(tp, float))
 
 
+@pytest.mark.parametrize("dry_run", [False, True], ids=["", "dry-run"])
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("repro", REPRODUCTIONS, ids=[r.name for r in REPRODUCTIONS])
-def test_every_profile_builds(repro, profile):
-    config = make_config(repro.config, profile)
+def test_every_profile_builds(repro, profile, dry_run):
+    config = make_config(repro.config, profile, dry_run=dry_run)
     assert set(config.to_dict()) == {f.name for f in describe_fields(repro.config)}
 
 

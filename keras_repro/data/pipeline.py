@@ -165,7 +165,9 @@ def _numpy_datasets(spec: Spec, *, image_size, batch_size, seed, augment, channe
     from keras_repro.data.numpy_pipeline import array_datasets
     from keras_repro.data.sources import EMBEDDED
 
-    if spec.kind not in ("embedded", "synthetic"):
+    from keras_repro.data.mock import active_examples
+
+    if spec.kind not in ("embedded", "synthetic") and not (spec.kind == "tfds" and active_examples() is not None):
         raise DataUnavailable(f"{spec} is read through tf.data and needs TensorFlow (pip install tensorflow); "
                               f"without it, the in-memory sources work: {', '.join(EMBEDDED)}")
     data = load_arrays(spec, image_size=image_size, channels=channels, seed=seed, max_examples=max_examples)
