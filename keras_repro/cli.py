@@ -97,10 +97,13 @@ def show(name: str, results_dir: Path):
         if claim.note:
             click.echo(f"      note: {claim.note}")
     click.echo("\nconfig (default profile; change with --set key=value):")
-    for field, type_name, default in config_mod.describe_fields(repro.config):
-        changes = ", ".join(f"{p}={repro.config.PROFILES[p][field]!r}" for p in ("smoke", "full")
-                            if field in repro.config.PROFILES.get(p, {}))
-        click.echo(f"  {field} ({type_name}) = {default!r}" + (f"   [{changes}]" if changes else ""))
+    for field in config_mod.describe_fields(repro.config):
+        changes = ", ".join(f"{p}={repro.config.PROFILES[p][field.name]!r}" for p in ("smoke", "full")
+                            if field.name in repro.config.PROFILES.get(p, {}))
+        kind = field.type + (f", {field.accepts}" if field.accepts else "")
+        click.echo(f"  {field.name} ({kind}) = {field.default!r}" + (f"   [{changes}]" if changes else ""))
+        if field.help:
+            click.echo(f"      {field.help}")
     runs, problems = results.list_runs(results_dir, repro.name)
     for problem in problems:
         click.echo(f"warning: skipped a run folder: {problem}", err=True)
@@ -163,6 +166,7 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
     except registry.UnknownReproduction as exc:
         _fail(str(exc), 2)
     try:
+        config_mod.check_seed(seed)
         overrides = config_mod.parse_overrides(settings)
         for repro in repros:  # validate everything before running anything
             config_mod.make_config(repro.config, profile, overrides, dry_run=dry_run)

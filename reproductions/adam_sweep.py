@@ -22,6 +22,7 @@ Command: ``repro run adam_sweep``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
@@ -33,7 +34,7 @@ from keras_repro.measures import descent
 from keras_repro.models import lenet5, mlp
 from keras_repro.optimizers import Adam
 from keras_repro.suite.claims import Claim, all_of, at_most
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 NOTES_RATE = 3e-4
@@ -41,14 +42,16 @@ NOTES_RATE = 3e-4
 
 @dataclass
 class Config(ReproConfig):
-    learning_rates: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
-    seeds: int = 3
-    lenet_epochs: int = 6
-    mlp_epochs: int = 20
-    batch_size: int = 32
-    compare_steps: int = 100
-    compare_tasks: tuple[str, ...] = ("mlp", "lenet")
-    early_steps: int = 100
+    learning_rates: tuple[float, ...] = setting((1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+                                                "Adam learning rates swept (must include the notes' 3e-4)", gt=0)
+    seeds: int = setting(3, "runs (initial weights, batch order) per rate and task; accuracies are their mean", ge=1)
+    lenet_epochs: int = setting(6, "epochs of each LeNet-5 run (digits upsampled to 32×32)", ge=1)
+    mlp_epochs: int = setting(20, "epochs of each 64-64-10 MLP run (raw 8×8 digits)", ge=1)
+    batch_size: int = setting(32, "minibatch size of every run", ge=1)
+    compare_steps: int = setting(100, "steps of ours and keras.optimizers.Adam from the same start and batches", ge=1)
+    compare_tasks: tuple[Literal["mlp", "lenet"], ...] = setting(("mlp", "lenet"),
+                                                                 "tasks on which ours is compared with Keras's Adam")
+    early_steps: int = setting(100, "first steps compared with and without bias correction (MLP)", ge=1)
     PROFILES = {
         "smoke": {"learning_rates": (3e-4,), "seeds": 1, "lenet_epochs": 1, "mlp_epochs": 1, "compare_steps": 5,
                   "compare_tasks": ("mlp",), "early_steps": 10},
@@ -57,6 +60,11 @@ class Config(ReproConfig):
     }
     DRY_RUN = {"learning_rates": (3e-4, 1e-3), "seeds": 1, "lenet_epochs": 1, "mlp_epochs": 1, "compare_steps": 5,
                "early_steps": 5}  # --dry-run: budgets only
+
+    def validate(self):
+        if NOTES_RATE not in self.learning_rates:
+            raise ConfigError(f"learning_rates must include the notes' {NOTES_RATE:g}. "
+                              f"Received: {', '.join(f'{r:g}' for r in self.learning_rates)}")
 
 
 CLAIMS = [

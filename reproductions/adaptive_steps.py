@@ -32,32 +32,43 @@ from keras_repro.measures import descent, surfaces
 from keras_repro.models import mlp
 from keras_repro.optimizers import RMSprop, Rprop
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    hidden: int = 32
-    steps: int = 500
-    minibatch: int = 32
-    learning_rates: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
-    probe_every: int = 10
-    features: int = 8
-    examples: int = 1000
-    largest_scale: float = 100.0
-    label_noise: float = 0.1
-    tolerance: float = 1e-3
-    lr_low: float = 1e-6
-    lr_high: float = 1e-1
-    lr_count: int = 16
-    max_steps: int = 20000
+    hidden: int = setting(32, "C4.6: tanh units of the digits MLP (64-hidden-10)", ge=1)
+    steps: int = setting(500, "C4.6: training steps of every run", ge=1)
+    minibatch: int = setting(32, "C4.6: minibatch size of minibatch Rprop and RMSprop", ge=1)
+    learning_rates: tuple[float, ...] = setting((1e-4, 1e-3, 1e-2, 1e-1),
+                                                "C4.6: learning rates each variant searches (Rprop: its initial step)",
+                                                gt=0)
+    probe_every: int = setting(10, "C4.6: the full-data loss is recorded every this many steps", ge=1)
+    features: int = setting(8, "C4.7: features, scales log-spaced from 1 to largest_scale", ge=2)
+    examples: int = setting(1000, "C4.7: regression examples (more than features)", ge=1)
+    largest_scale: float = setting(100.0, "C4.7: scale of the steepest feature (the flattest has scale 1)", gt=0)
+    label_noise: float = setting(0.1, "C4.7: standard deviation of the noise added to the targets", ge=0)
+    tolerance: float = setting(1e-3, "C4.7: converged once the excess loss stays below this share of its initial "
+                                     "value", gt=0, lt=1)
+    lr_low: float = setting(1e-6, "C4.7: smallest learning rate of the log-spaced grid", gt=0)
+    lr_high: float = setting(1e-1, "C4.7: largest learning rate of the grid", gt=0)
+    lr_count: int = setting(16, "C4.7: learning rates in the grid (one run each, per method)", ge=1)
+    max_steps: int = setting(20000, "C4.7: step budget of every run", ge=1)
     PROFILES = {
         "smoke": {"steps": 20, "learning_rates": (1e-3, 1e-2), "probe_every": 5, "lr_count": 4, "max_steps": 300},
         "full": {"steps": 3000, "learning_rates": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
                  "lr_count": 31, "max_steps": 100000, "features": 16},
     }
     DRY_RUN = {"steps": 20, "learning_rates": (1e-3, 1e-2), "lr_count": 3, "max_steps": 50}  # --dry-run: budgets only
+
+    def validate(self):
+        if self.lr_low > self.lr_high:
+            raise ConfigError(f"lr_low must be at most lr_high. Received: lr_low={self.lr_low:g}, "
+                              f"lr_high={self.lr_high:g}")
+        if self.examples <= self.features:
+            raise ConfigError(f"examples must exceed features (one least-squares minimum). "
+                              f"Received: examples={self.examples}, features={self.features}")
 
 
 CLAIMS = [

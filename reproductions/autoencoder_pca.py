@@ -34,26 +34,26 @@ from sklearn.decomposition import PCA
 from keras_repro.data import load_arrays
 from keras_repro.measures.descent import is_non_increasing
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, is_true
-from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    bottlenecks: tuple[int, ...] = (2, 4, 8, 16, 32)
-    hidden: int = 128
-    epochs: int = 150
-    batch_size: int = 128
-    learning_rate: float = 3e-3     # Adam
-    linear_steps: int = 3000        # full-batch Adam steps for the linear autoencoder
-    linear_learning_rate: float = 1e-2
+    bottlenecks: tuple[int, ...] = setting((2, 4, 8, 16, 32), "bottleneck sizes k, increasing (the digits have 64 "
+                                                               "pixels)", ge=1, le=64)
+    hidden: int = setting(128, "units of the non-linear autoencoders' hidden layers", ge=1)
+    epochs: int = setting(150, "training epochs of the non-linear autoencoders", ge=1)
+    batch_size: int = setting(128, "minibatch size of the non-linear autoencoders", ge=1)
+    learning_rate: float = setting(3e-3, "Adam learning rate of the non-linear autoencoders", gt=0)
+    linear_steps: int = setting(3000, "full-batch Adam steps of the linear autoencoder", ge=1)
+    linear_learning_rate: float = setting(1e-2, "Adam learning rate of the linear autoencoder", gt=0)
     PROFILES = {"smoke": {"bottlenecks": (2, 8), "epochs": 3, "linear_steps": 50},
                 "full": {"epochs": 500, "linear_steps": 20000}}
     DRY_RUN = {"epochs": 1, "linear_steps": 20}  # --dry-run: budgets only
 
-    def __post_init__(self):
-        if len(self.bottlenecks) < 2 or list(self.bottlenecks) != sorted(set(self.bottlenecks)) or \
-                min(self.bottlenecks) < 1 or max(self.bottlenecks) > 64:
+    def validate(self):
+        if len(self.bottlenecks) < 2 or list(self.bottlenecks) != sorted(set(self.bottlenecks)):
             raise ConfigError(f"bottlenecks: at least two increasing sizes in 1..64. Received: {self.bottlenecks}")
 
 
@@ -89,7 +89,6 @@ STEPS_PER_EPOCH = 25  # full-batch steps per Keras epoch (fewer epochs: less per
 
 def reconstruction_mse(model: keras.Model, x: np.ndarray) -> float:
     return float(np.mean((keras.ops.convert_to_numpy(model.predict(x, batch_size=512, verbose=0)) - x) ** 2))
-
 
 
 def plot_errors(df: pd.DataFrame):

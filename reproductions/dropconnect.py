@@ -31,24 +31,27 @@ from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mea
 from keras_repro.measures.paired import describe_paired, paired_comparison
 from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    keep_prob: float = 0.5
-    hidden: int = 128
-    per_class: int = 20
-    n_val: int = 500
-    epochs: int = 20
-    repeats: int = 10              # passes over the training set per epoch
-    seeds: int = 3
-    mc_examples: int = 10
-    mc_samples: int = 100_000
+    keep_prob: float = setting(0.5, "probability that a unit (dropout) or a weight (DropConnect) is kept", gt=0, le=1)
+    hidden: int = setting(128, "units per hidden layer", ge=1)
+    per_class: int = setting(20, "training digits per class (a deliberately small set)", ge=1)
+    n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
+    epochs: int = setting(20, "training epochs", ge=1)
+    repeats: int = setting(10, "passes over the training set per epoch", ge=1)
+    seeds: int = setting(3, "seeds (the gap is their mean)", ge=1)
+    mc_examples: int = setting(10, "validation digits in the Monte-Carlo check of the inference rule", ge=1)
+    mc_samples: int = setting(100_000, "training-mode draws averaged per example in that check", ge=1)
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 2, "mc_samples": 2000},
                 "full": {"epochs": 60, "seeds": 10, "mc_samples": 1_000_000}}
     DRY_RUN = {"epochs": 1, "seeds": 2, "mc_samples": 1000}  # --dry-run: budgets only
+
+    def validate(self):
+        digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
 
 
 CLAIMS = [

@@ -34,23 +34,27 @@ from keras_repro.data import load_arrays
 from keras_repro.measures import descent, surfaces
 from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_most, between, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    timing_sizes: tuple[int, ...] = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
-    timing_rounds: int = 5
-    timing_steps: int = 5
-    timing_width: int = 64
-    noise_steps: int = 300
-    noise_learning_rate: float = 0.1
-    minibatch: int = 32
-    flip_fraction: float = 0.2
-    zigzag_examples: int = 4096
-    zigzag_steps: int = 100
-    zigzag_label_noise: float = 0.5
+    timing_sizes: tuple[int, ...] = setting((1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072),
+                                            "C4.0: example counts N whose full-batch step is timed (two or more)",
+                                            ge=1)
+    timing_rounds: int = setting(5, "C4.0: timing rounds (each size keeps its fastest round)", ge=1)
+    timing_steps: int = setting(5, "C4.0: timed steps per size and round", ge=1)
+    timing_width: int = setting(64, "C4.0: hidden units of the timed MLP (64-width-10)", ge=1)
+    noise_steps: int = setting(300, "C4.1: steps of each softmax-regression run (the loss noise is measured "
+                                    "around an 11-step moving average)", ge=20)
+    noise_learning_rate: float = setting(0.1, "C4.1: SGD learning rate, the same for every batch size", gt=0)
+    minibatch: int = setting(32, "C4.1, C4.2: the minibatch size M (1 < M < N)", ge=2)
+    flip_fraction: float = setting(0.2, "C4.1: share of labels flipped to another class (noisy condition)", ge=0,
+                                   le=1)
+    zigzag_examples: int = setting(4096, "C4.2: examples of the two-feature least-squares problem", ge=2)
+    zigzag_steps: int = setting(100, "C4.2: steps of each run", ge=1)
+    zigzag_label_noise: float = setting(0.5, "C4.2: standard deviation of the target noise", ge=0)
     PROFILES = {
         "smoke": {"timing_sizes": (256, 512, 1024), "timing_rounds": 1, "timing_steps": 2, "noise_steps": 30,
                   "zigzag_examples": 512, "zigzag_steps": 20},
@@ -58,6 +62,14 @@ class Config(ReproConfig):
                  "noise_steps": 1000, "zigzag_steps": 300},
     }
     DRY_RUN = {"timing_sizes": (1024, 2048, 4096, 8192), "timing_rounds": 1, "timing_steps": 2, "noise_steps": 20, "zigzag_steps": 20}  # --dry-run: budgets only
+
+    def validate(self):
+        if len(set(self.timing_sizes)) < 2:
+            raise ConfigError(f"timing_sizes: at least two different sizes (C4.0 fits a slope). "
+                              f"Received: {self.timing_sizes}")
+        if self.minibatch >= self.zigzag_examples:
+            raise ConfigError(f"minibatch must be smaller than zigzag_examples. Received: minibatch={self.minibatch}, "
+                              f"zigzag_examples={self.zigzag_examples}")
 
 
 CLAIMS = [

@@ -12,6 +12,7 @@ Command: ``repro run lenet`` (MNIST: ``repro run lenet --profile full``)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
@@ -20,19 +21,30 @@ import pandas as pd
 from keras_repro.data import load_arrays, to_unit_float
 from keras_repro.models import lenet5
 from keras_repro.suite.claims import Claim, all_of, any_of, at_least, equals, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
+
+
+def digit_dataset_kind(spec: str) -> str:
+    """``"digits"`` or ``"mnist"`` (the two sets the claim's thresholds are defined for); anything else fails."""
+    name = spec.strip().removeprefix("tfds:")
+    if name in ("digits", "mnist"):
+        return name
+    raise ValueError(f"the LeNet claim has thresholds for the embedded digits (97%) and MNIST (99%) only. "
+                     f"Received: dataset={spec!r}")
 
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    data_dir: str = ""  # tfds data directory with prepared data ("": tfds's default)
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    activation: str = "tanh"
-    subsampling: str = "average"
+    dataset: str = setting("digits", "digits (embedded) or tfds:mnist: the sets the claim has thresholds for",
+                           check=digit_dataset_kind)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
+    epochs: int = setting(30, "training epochs", ge=1)
+    batch_size: int = setting(32, "minibatch size", ge=1)
+    learning_rate: float = setting(1e-3, "Adam learning rate", gt=0)
+    activation: str = setting("tanh", "hidden activation, a Keras name (the paper: a scaled tanh)",
+                              check=keras.activations.get)
+    subsampling: Literal["average", "max"] = setting("average", "pooling: average (the paper's subsampling) or max")
     PROFILES = {"smoke": {"epochs": 1}, "full": {"dataset": "tfds:mnist", "epochs": 20, "batch_size": 128}}
     DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
@@ -44,15 +56,6 @@ CLAIMS = [
                       any_of(all_of(is_true("on_digits"), at_least("test_accuracy", 0.97)),
                              all_of(is_true("on_mnist"), at_least("test_accuracy", 0.99))))),
 ]
-
-
-def digit_dataset_kind(spec: str) -> str:
-    """``"digits"`` or ``"mnist"`` (the two sets the claim's thresholds are defined for); anything else fails."""
-    name = spec.strip().removeprefix("tfds:")
-    if name in ("digits", "mnist"):
-        return name
-    raise ValueError(f"the LeNet claim has thresholds for the embedded digits (97%) and MNIST (99%) only. "
-                     f"Received: dataset={spec!r}")
 
 
 def plot_curves(history: dict) -> plt.Figure:

@@ -39,27 +39,29 @@ from keras_repro.measures import descent, surfaces
 from keras_repro.models import mlp
 from keras_repro.optimizers import EMA, Momentum, Nesterov
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    curvatures: tuple[float, ...] = (1.0, 100.0)
-    start: tuple[float, ...] = (-1.0, 1.0)
-    tolerance: float = 1e-6
-    max_steps: int = 3000
-    lr_low: float = 1e-5
-    lr_high: float = 1.0
-    momentum_lr_count: int = 21
-    momenta: tuple[float, ...] = (0.5, 0.7, 0.9, 0.99)
-    rosenbrock_start: tuple[float, ...] = (-1.5, 2.0)
-    rosenbrock_steps: int = 20000
-    network_hidden: int = 32
-    network_lrs: tuple[float, ...] = (0.01, 0.0316, 0.1, 0.316, 1.0, 3.16, 10.0)
-    network_momentum: float = 0.9
-    network_steps: int = 400
-    network_target: float = 0.1
+    curvatures: tuple[float, ...] = setting((1.0, 100.0), "diagonal of the quadratic's Hessian (flat, steep)", gt=0)
+    start: tuple[float, ...] = setting((-1.0, 1.0), "starting point on the quadratic (one value per curvature)")
+    tolerance: float = setting(1e-6, "converged once the excess loss stays below this share of its initial value",
+                               gt=0, lt=1)
+    max_steps: int = setting(3000, "step budget of every quadratic run", ge=1)
+    lr_low: float = setting(1e-5, "smallest learning rate of the log-spaced grid", gt=0)
+    lr_high: float = setting(1.0, "largest learning rate of the grid", gt=0)
+    momentum_lr_count: int = setting(21, "learning rates per momentum b (gradient descent gets as many runs)", ge=1)
+    momenta: tuple[float, ...] = setting((0.5, 0.7, 0.9, 0.99), "momentum coefficients b searched", ge=0, lt=1)
+    rosenbrock_start: tuple[float, ...] = setting((-1.5, 2.0), "starting point (x, y) in the Rosenbrock valley")
+    rosenbrock_steps: int = setting(20000, "step budget of every Rosenbrock run", ge=1)
+    network_hidden: int = setting(32, "hidden units of the digits MLP (64-hidden-10)", ge=1)
+    network_lrs: tuple[float, ...] = setting((0.01, 0.0316, 0.1, 0.316, 1.0, 3.16, 10.0),
+                                             "learning rates every method searches on the network", gt=0)
+    network_momentum: float = setting(0.9, "momentum b of the network runs", ge=0, lt=1)
+    network_steps: int = setting(400, "full-batch steps of each network run", ge=1)
+    network_target: float = setting(0.1, "training loss whose first hit is counted on the network", gt=0)
     PROFILES = {
         "smoke": {"max_steps": 300, "momentum_lr_count": 5, "momenta": (0.5, 0.9), "rosenbrock_steps": 300,
                   "network_lrs": (0.1, 1.0), "network_steps": 20},
@@ -69,6 +71,16 @@ class Config(ReproConfig):
     }
     DRY_RUN = {"momentum_lr_count": 3, "momenta": (0.5, 0.9), "max_steps": 50, "rosenbrock_steps": 50,
                "network_steps": 20, "network_lrs": (0.1, 1.0)}  # --dry-run: budgets only
+
+    def validate(self):
+        if self.lr_low > self.lr_high:
+            raise ConfigError(f"lr_low must be at most lr_high. Received: lr_low={self.lr_low:g}, "
+                              f"lr_high={self.lr_high:g}")
+        if len(self.start) != len(self.curvatures):
+            raise ConfigError(f"start needs one coordinate per curvature. Received: start={self.start}, "
+                              f"curvatures={self.curvatures}")
+        if len(self.rosenbrock_start) != 2:
+            raise ConfigError(f"rosenbrock_start is a point (x, y). Received: {self.rosenbrock_start}")
 
 
 CLAIMS = [

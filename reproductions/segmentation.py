@@ -26,19 +26,19 @@ from sklearn.metrics import jaccard_score
 from keras_repro.data import make_shapes, to_unit_float
 from keras_repro.losses import SummedPixelBCE
 from keras_repro.suite.claims import Claim, all_of, at_least, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    image_size: int = 32
-    train: int = 2000
-    test: int = 500
-    noise: float = 0.15
-    epochs: int = 15
-    batch_size: int = 32
-    learning_rate: float = 2e-3     # Adam
+    image_size: int = setting(32, "side of the synthetic images, in pixels", ge=4)
+    train: int = setting(2000, "training images", ge=1)
+    test: int = setting(500, "held-out images", ge=1)
+    noise: float = setting(0.15, "standard deviation of the pixel noise", ge=0)
+    epochs: int = setting(15, "training epochs", ge=1)
+    batch_size: int = setting(32, "minibatch size", ge=1)
+    learning_rate: float = setting(2e-3, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"train": 128, "test": 64, "epochs": 1},
                 "full": {"image_size": 64, "train": 10000, "test": 2000, "epochs": 40}}
     DRY_RUN = {"epochs": 1}  # --dry-run: budgets only

@@ -35,19 +35,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import first_batch, make_datasets, relabel
+from keras_repro.data import first_batch, make_datasets, parse_spec, relabel
 from keras_repro.measures.gradients import layer_gradient_norms
 from keras_repro.models import grow_vgg, vgg, vgg_backbone
 from keras_repro.models.vgg import VGG_CONFIG_NAMES, VGG_CONVS_PER_BLOCK, copy_weights_by_name
 from keras_repro.optimizers import make_optimizer
 from keras_repro.suite.claims import Claim, all_of, at_most, custom, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 METHODS = ("progressive", "scratch_normal", "scratch_glorot", "progressive_glorot")
@@ -59,28 +60,34 @@ PLATEAU = 0.99  # a final loss above 99% of ln(classes) is the uniform-predictio
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    data_dir: str = ""
-    image_size: int = 32
-    channels: int = 0  # 0: the source's
-    flip: bool = False
-    depths: tuple[int, ...] = (11, 13, 16, 19)
-    width_multiplier: float = 0.125
-    epochs_per_depth: int = 5
-    batch_size: int = 64
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    init_std: float = 0.01
-    match_full_width_gain: bool = True
-    backbone_epochs: int = 3
-    save_models: str = "deepest"  # all, deepest (VGG-11 and each method's deepest net) or none
-    max_examples: int = 0  # 0: all training images
+    dataset: str = setting("digits", "labelled images: digits, tfds:NAME or folder:PATH", check=parse_spec)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
+    image_size: int = setting(32, "side of the network input, in pixels (five 2×2 poolings: at least 32)", ge=32)
+    channels: Literal[0, 1, 3] = setting(0, "image channels fed to the network (0: the source's)")
+    flip: bool = setting(False, "also mirror training crops left-right")
+    depths: tuple[Literal[11, 13, 16, 19], ...] = setting((11, 13, 16, 19), f"VGG depths grown through, increasing; "
+                                                                            f"the deepest >= {DEEP}")
+    width_multiplier: float = setting(0.125, "scales every layer's width (1: the true VGG)", gt=0)
+    epochs_per_depth: int = setting(5, "training epochs at each depth, the same for every method", ge=1)
+    batch_size: int = setting(64, "minibatch size", ge=1)
+    optimizer: Literal["adam", "sgd"] = setting("adam", "adam, or the paper's SGD with momentum 0.9")
+    learning_rate: float = setting(1e-3, "the optimiser's learning rate", gt=0)
+    init_std: float = setting(0.01, "σ of the paper's N(0, σ) initialisation (before the width correction)", gt=0)
+    match_full_width_gain: bool = setting(True, "scale σ by 1/sqrt(width_multiplier): every layer keeps the "
+                                                "full-width net's gain")
+    backbone_epochs: int = setting(3, "epochs of the new head on the frozen VGG-19 backbone", ge=1)
+    save_models: Literal["all", "deepest", "none"] = setting("deepest", "models saved: all, deepest (VGG-11 and each "
+                                                                        "method's deepest net) or none")
+    max_examples: int = setting(0, "training images used (0: all)", ge=0)
     PROFILES = {"smoke": {"depths": (11, 16), "width_multiplier": 0.0625, "epochs_per_depth": 1, "backbone_epochs": 1,
                           "max_examples": 256},
                 "full": {"dataset": "tfds:cifar10", "channels": 3, "flip": True, "width_multiplier": 1.0,
                          "epochs_per_depth": 20, "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.01,
                          "backbone_epochs": 5}}
     DRY_RUN = {"epochs_per_depth": 1, "backbone_epochs": 1, "batch_size": 16}  # --dry-run: budgets only
+
+    def validate(self):
+        check_depths(self.depths)
 
 
 def _degrades_less(m):
@@ -318,7 +325,6 @@ def explain(ctx, table: pd.DataFrame, std: float, info) -> None:
               config=Config)
 def run(ctx):
     cfg = ctx.config
-    check_depths(cfg.depths)
     train_ds, eval_ds, info = make_datasets(cfg.dataset, image_size=cfg.image_size, batch_size=cfg.batch_size,
                                             seed=ctx.seed_for(1), augment="alexnet", channels=cfg.channels or None,
                                             data_dir=cfg.data_dir or None, flip=cfg.flip,

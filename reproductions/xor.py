@@ -27,17 +27,17 @@ from keras_repro.measures.boolean import (
 )
 from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass
 class Config(ReproConfig):
-    seeds: int = 20
-    neuron_steps: int = 1000
-    network_steps: int = 2000
-    learning_rate: float = 0.1
+    seeds: int = setting(20, "random initialisations of the single neuron and of the 2-2-1 network", ge=1)
+    neuron_steps: int = setting(1000, "full-batch Adam steps of the single sigmoid neuron", ge=1)
+    network_steps: int = setting(2000, "full-batch Adam steps of each 2-2-1 network", ge=1)
+    learning_rate: float = setting(0.1, "Adam learning rate of both", gt=0)
     PROFILES = {"smoke": {"seeds": 2, "neuron_steps": 100, "network_steps": 200},
                 "full": {"seeds": 100, "network_steps": 5000}}
     DRY_RUN = {"seeds": 2, "network_steps": 20, "neuron_steps": 20}  # --dry-run: budgets only

@@ -23,5 +23,5 @@ def test_architecture_sizes_rows_and_rule():
     assert verdict(architecture_sizes, good) == REPRODUCED
     assert verdict(architecture_sizes, {**good, "exact_mismatches": 1}) == NOT_REPRODUCED
     assert verdict(architecture_sizes, {**good, "worst_approximate_deviation": 0.06}) == NOT_REPRODUCED
-    with pytest.raises(ConfigError, match="unknown densenet"):
+    with pytest.raises(ConfigError, match="architectures: expected one of .*; got .densenet."):
         make_config(architecture_sizes.Config, "default", {"architectures": "resnet50,densenet"})

@@ -28,7 +28,7 @@ def test_resnext_rule_and_config():
     assert verdict(resnext_cardinality, {**good, "mcnemar_p_one_sided": 0.2}) == NOT_REPRODUCED
     assert verdict(resnext_cardinality, {**good, "param_rel_diff": 0.15}) == NOT_REPRODUCED
     assert verdict(resnext_cardinality, {**good, "test_error_resnext_minus_resnet": 0.0}) == NOT_REPRODUCED
-    with pytest.raises(ConfigError, match="26, 50, 101 or 152"):
+    with pytest.raises(ConfigError, match="depth: expected one of 26, 50, 101, 152"):
         make_config(resnext_cardinality.Config, "default", {"depth": "34"})
     cfg = make_config(resnext_cardinality.Config, "default")
     a, b = (resnext_cardinality.build(cfg, kind, (32, 32, 3), 10) for kind in ("resnet", "resnext"))

@@ -14,13 +14,13 @@ from keras_repro.data.batches import first_batch, iterate_batches, len_batches, 
 from keras_repro.data.embedded import PHOTOS, DigitsSplit, digits_split, load_photo, load_photos, random_crops
 from keras_repro.data.pipeline import DatasetInfo, make_datasets
 from keras_repro.data.sources import (
-    EMBEDDED, ArrayData, DataError, DataUnavailable, SourceEntry, Spec, SpecError, list_sources, load_arrays,
-    parse_spec,
+    EMBEDDED, ArrayData, DataError, DataUnavailable, SourceEntry, Spec, SpecError, in_memory_spec, list_sources,
+    load_arrays, parse_spec,
 )
 from keras_repro.data.synthetic import SHAPE_KINDS, Shapes, make_shapes
 
 __all__ = [
     "ArrayData", "DataError", "first_batch", "iterate_batches", "len_batches", "relabel", "repeat", "DataUnavailable", "DatasetInfo", "EMBEDDED", "PHOTOS", "SHAPE_KINDS", "Shapes",
-    "SourceEntry", "Spec", "SpecError", "list_sources", "load_arrays", "load_photo", "load_photos",
+    "SourceEntry", "Spec", "SpecError", "in_memory_spec", "list_sources", "load_arrays", "load_photo", "load_photos",
     "make_datasets", "make_shapes", "parse_spec", "random_crops", "DigitsSplit", "digits_split", "to_unit_float",
 ]

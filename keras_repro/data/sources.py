@@ -160,6 +160,15 @@ def limit_train(data: ArrayData, max_examples: int | None, seed: int) -> ArrayDa
                      data.name, data.extras)
 
 
+def in_memory_spec(text: str | Spec) -> Spec:
+    """:func:`parse_spec` for the sources :func:`load_arrays` can hold in memory (all but ``folder:``)."""
+    parsed = parse_spec(text)
+    if parsed.kind == "folder":
+        raise SpecError(f"{parsed} is read from files as it is needed, not held in memory: use "
+                        f"{', '.join(EMBEDDED)} or tfds:NAME here (make_datasets({str(parsed)!r}, ...) reads folders)")
+    return parsed
+
+
 def _mock_examples() -> int | None:
     from keras_repro.data.mock import active_examples
 
@@ -198,7 +207,7 @@ def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int |
     stratified split of sources that have no official one (digits, faces, shapes); tfds sets keep
     their own train/test split. ``max_examples`` keeps a seeded subset of the training examples.
     """
-    parsed = parse_spec(spec)
+    parsed = in_memory_spec(spec)
     options = dict(image_size=image_size, channels=channels, seed=seed, test_fraction=test_fraction)
     if parsed.name == "digits":
         from keras_repro.data.embedded import digits_raw
@@ -222,11 +231,8 @@ def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int |
             x_train, x_test = _arrays.resize_images(x_train, image_size), _arrays.resize_images(x_test, image_size)
         data = ArrayData(_arrays.convert_channels(x_train, channels), data.y_train,
                          _arrays.convert_channels(x_test, channels), data.y_test, data.class_names, data.name)
-    elif parsed.kind == "tfds":
+    else:  # tfds (in_memory_spec refused folders)
         from keras_repro.data.tfds_source import load_tfds_arrays
 
         data = load_tfds_arrays(parsed.name, data_dir=data_dir, image_size=image_size, channels=channels)
-    else:
-        raise SpecError(f"{parsed} is read from files as it is needed, not held in memory: "
-                        f"use make_datasets({str(parsed)!r}, ...)")
     return limit_train(data, max_examples, seed)

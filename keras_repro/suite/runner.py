@@ -22,7 +22,7 @@ import pandas as pd
 
 from keras_repro.suite import claims as claims_mod
 from keras_repro.suite import provenance, results
-from keras_repro.suite.config import ReproConfig, make_config
+from keras_repro.suite.config import ReproConfig, check_seed, make_config
 from keras_repro.suite.registry import Reproduction
 from keras_repro.suite.runtime import Runtime
 
@@ -227,7 +227,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     no verdicts (every claim ``inconclusive``, reason ``dry run``). A dataset that cannot be had (not
     in a dry run) makes every claim ``inconclusive`` (reason ``dataset unavailable``) without training.
     """
-    config = make_config(repro.config, profile, overrides, dry_run=dry_run)  # bad --set fails before any folder
+    check_seed(seed)  # bad seeds and --set values fail before any folder exists
+    config = make_config(repro.config, profile, overrides, dry_run=dry_run)
     missing = _missing_data(config)
     parent = Path(out) / repro.name
     results.check_writable(parent)
