@@ -1,14 +1,70 @@
 """keras-repro: the classic claims of deep learning, reproduced with Keras 3.
 
-Importing the package registers every custom Keras object (activations, layers, optimisers,
-losses, metrics and model blocks) under ``package="keras_repro"``, so a ``.keras`` file saved by a
-reproduction loads in any program with ``keras.saving.load_model(path, safe_mode=True)`` after
-``import keras_repro``.
+``import keras_repro`` is cheap and backend-neutral: it imports neither Keras nor a backend, so a
+program (or the ``repro`` CLI) can still choose ``KERAS_BACKEND`` afterwards. Every custom Keras
+object (activations, layers, optimisers, losses, model blocks) is registered under
+``package="keras_repro"`` as soon as Keras is imported — before or after ``keras_repro``, in either
+order — so a ``.keras`` file saved by a reproduction loads in any program with
+``keras.saving.load_model(path, safe_mode=True)`` after ``import keras_repro``.
 """
-from keras_repro._env import import_keras_quietly as _import_keras_quietly
+from __future__ import annotations
 
-_import_keras_quietly()
-
-from keras_repro import activations, layers, losses, models, optimizers  # noqa: E402,F401  (registration)
+import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
+
+# Modules whose import registers custom objects with Keras (each imports keras itself).
+_REGISTERING = ("activations", "layers", "losses", "models", "optimizers")
+_registered = False
+
+
+def _register() -> None:
+    """Import the modules that register custom objects (Keras is imported by then)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    for name in _REGISTERING:
+        importlib.import_module(f"{__name__}.{name}")
+
+
+class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
+    """Runs :func:`_register` right after the first ``import keras`` finishes, whoever imports it."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)  # one shot; also keeps the lookup below from finding us again
+        spec = importlib.util.find_spec("keras")
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            sys.modules[fullname] = module  # importlib sets it only after exec_module returns
+            _register()
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:
+    _register()
+elif not any(isinstance(f, _RegisterAfterKeras) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterAfterKeras())
+
+
+def __getattr__(name: str):
+    """``keras_repro.models`` and the like without importing them up front (PEP 562)."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{__name__}.{name}":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        raise

@@ -1,6 +1,6 @@
 """`repro`: list, inspect, run and compare reproductions of the lecture's claims.
 
-This file is intentionally thin: the work is in ``keras_repro.registry``, ``runner`` and ``results``.
+This file is intentionally thin: the work is in ``keras_repro.suite`` (``registry``, ``runner`` and ``results``).
 Keras is imported only inside commands, after ``--backend`` has been applied.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _registry():
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")  # retracing notices for the many tiny models reproductions build
-    from keras_repro import registry
+    from keras_repro.suite import registry
 
     for module, error in registry.broken_modules().items():
         click.echo(f"warning: reproduction module {module} failed to import: {error}", err=True)
@@ -80,8 +80,8 @@ def list_cmd(as_json: bool):
 def show(name: str, results_dir: Path):
     """Show a reproduction's claims (statement and rule), its config, and the latest verdicts."""
     registry = _registry()
-    from keras_repro import config as config_mod
-    from keras_repro import results
+    from keras_repro.suite import config as config_mod
+    from keras_repro.suite import results
 
     try:
         repro = registry.get(name)
@@ -151,8 +151,8 @@ def run(names, run_all, profile, backend, seed, settings, out):
     if not names and not run_all:
         _fail("name at least one reproduction (see `repro list`) or pass --all", 2)
     registry = _registry()
-    from keras_repro import config as config_mod
-    from keras_repro import results, runner
+    from keras_repro.suite import config as config_mod
+    from keras_repro.suite import results, runner
 
     try:
         repros = registry.all_reproductions() if run_all else [registry.get(n) for n in dict.fromkeys(names)]
@@ -213,7 +213,7 @@ def compare(a: str, b: str, results_dir: Path):
     """
     import pandas as pd
 
-    from keras_repro import results
+    from keras_repro.suite import results
 
     try:
         run_a, run_b = results.resolve_run(a, results_dir), results.resolve_run(b, results_dir)
@@ -248,7 +248,7 @@ def compare(a: str, b: str, results_dir: Path):
 def report(results_dir: Path, profile: str | None, write_to: Path | None):
     """Summarise the latest verdict of every claim across all reproductions."""
     registry = _registry()
-    from keras_repro import results
+    from keras_repro.suite import results
 
     names = [r.name for r in registry.all_reproductions()]
     table, problems = results.summary(results_dir, names, profile)

@@ -28,13 +28,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro import landscapes as L
-from keras_repro.claims import Claim, all_of, at_most
-from keras_repro.config import ReproConfig
 from keras_repro.data import load_arrays
+from keras_repro.measures import descent
 from keras_repro.models.lenet import lenet5
 from keras_repro.optimizers import Adam
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_most
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 NOTES_RATE = 3e-4
 
@@ -108,8 +108,8 @@ def same_start_runs(ctx, task, data, optimizers, steps, seed) -> dict:
         if initial is None:
             initial = model.get_weights()
         model.set_weights(initial)
-        recorder = L.WeightRecorder(max_steps=steps)
-        ctx.fit(model, L.batches(x, y, ctx.config.batch_size, seed=seed), steps_per_epoch=steps, epochs=1,
+        recorder = descent.WeightRecorder(max_steps=steps)
+        ctx.fit(model, descent.batches(x, y, ctx.config.batch_size, seed=seed), steps_per_epoch=steps, epochs=1,
                 shuffle=False, callbacks=[recorder], progress=False)
         loss, _ = model.evaluate(x, y, verbose=0)
         out[name] = {"path": recorder.trajectory, "train_loss": float(loss)}

@@ -11,7 +11,7 @@ Claims C4.6, C4.7, with ``keras_repro.optimizers.Rprop`` (iRprop−, as ``torch.
 - C4.7: least squares on ``features`` synthetic features whose scales are log-spaced from 1 to 100
   (Hessian condition number about 10⁴), target ``y = Σ x_j/s_j + noise`` so every feature matters
   equally, from ``w = 0``. Gradient descent and RMSprop search the same learning-rate grid (one run
-  per rate, all rates in one :func:`landscapes.sweep`) and are judged by the steps until the excess
+  per rate, all rates in one :func:`descent.sweep`) and are judged by the steps until the excess
   loss stays below ``tolerance`` of its initial value. RMSprop with a constant rate hovers at a
   distance set by its rate, so the tolerance is a practical one (0.1% of the initial excess).
   Reproduced when RMSprop needs at least 3× fewer steps than gradient descent at its best rate.
@@ -27,12 +27,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro import landscapes as L
-from keras_repro.claims import Claim, all_of, at_least, at_most, greater_than
-from keras_repro.config import ReproConfig
 from keras_repro.data import load_arrays
+from keras_repro.measures import descent, surfaces
 from keras_repro.optimizers import RMSprop, Rprop
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass
@@ -113,7 +113,7 @@ def train_digits(ctx, data, initial, optimizer, batch_size):
         model.set_weights(initial)
         model.compile(optimizer, LOSS, metrics=["accuracy"])
     probe = Probe(x, y, cfg.probe_every)
-    ctx.fit(model, L.batches(x, y, batch_size, seed=ctx.seed_for(1)), steps_per_epoch=cfg.steps, epochs=1,
+    ctx.fit(model, descent.batches(x, y, batch_size, seed=ctx.seed_for(1)), steps_per_epoch=cfg.steps, epochs=1,
             shuffle=False, callbacks=[probe], progress=False)
     if probe.rows[-1]["step"] != cfg.steps:
         probe.measure()
@@ -164,7 +164,7 @@ def run(ctx):
         ctx.progress(f"C4.6: {name} done")
     grid = pd.DataFrame(rows)
     ctx.table("rprop_grid", grid, keys=["variant", "learning_rate"])
-    best = L.best_per(grid, "variant", ["final_loss"])
+    best = descent.best_per(grid, "variant", ["final_loss"])
     full, mini, rms = (best.loc[name] for name in variants)
     ctx.measure("C4.6", fullbatch_rprop_loss_ratio=full.final_loss / full.initial_loss,
                 minibatch_rprop_over_fullbatch_rprop=mini.final_loss / full.final_loss,
@@ -194,24 +194,24 @@ def run(ctx):
 
     # --- C4.7: RMSprop vs GD on badly scaled features ----------------------------------------------
     xr, yr, scales = badly_scaled_regression(cfg, ctx.rng(2))
-    surface = L.Quadratic.least_squares(xr, yr)
-    rates = L.log_grid(cfg.lr_low, cfg.lr_high, cfg.lr_count)
+    surface = surfaces.Quadratic.least_squares(xr, yr)
+    rates = descent.log_grid(cfg.lr_low, cfg.lr_high, cfg.lr_count)
     start = np.zeros(cfg.features)
     runs = {"GD": lambda learning_rate: keras.optimizers.SGD(learning_rate=learning_rate),
             "RMSprop (notes 4.7)": lambda learning_rate: RMSprop(learning_rate=learning_rate)}
     rows, paths = [], {}
     for name, make in runs.items():
-        sweep = L.sweep(surface, make, rates, start, cfg.max_steps)
-        excess = L.relative_excess(L.evaluate(surface, sweep), surface.offset)
+        sweep = descent.sweep(surface, make, rates, start, cfg.max_steps)
+        excess = descent.relative_excess(surfaces.evaluate(surface, sweep), surface.offset)
         for i, lr in enumerate(rates):
             rows.append({"method": name, "learning_rate": lr,
-                         "steps_to_tolerance": L.steps_to_tolerance(excess[:, i], cfg.tolerance),
+                         "steps_to_tolerance": descent.steps_to_tolerance(excess[:, i], cfg.tolerance),
                          "final_excess": float(excess[-1, i])})
             paths[name, lr] = sweep[:, i, :]
         ctx.progress(f"C4.7: {name} swept")
     scaled = pd.DataFrame(rows)
     ctx.table("scaled_features_grid", scaled, keys=["method", "learning_rate"])
-    best7 = L.best_per(scaled, "method", ["steps_to_tolerance", "final_excess"])
+    best7 = descent.best_per(scaled, "method", ["steps_to_tolerance", "final_excess"])
     gd_steps, rms_steps = best7.loc["GD", "steps_to_tolerance"], best7.loc["RMSprop (notes 4.7)", "steps_to_tolerance"]
     if pd.isna(gd_steps):
         gd_steps = cfg.max_steps
@@ -238,7 +238,7 @@ def run(ctx):
     best_paths = {f"{name}: lr={best7.loc[name, 'learning_rate']:g}": paths[name, best7.loc[name, "learning_rate"]]
                   for name in runs}
     for label, path in best_paths.items():
-        excess = L.relative_excess(L.evaluate(surface, path), surface.offset)
+        excess = descent.relative_excess(surfaces.evaluate(surface, path), surface.offset)
         axes[0].loglog(np.arange(1, len(excess) + 1), excess, lw=1.2, label=label)
     axes[0].axhline(cfg.tolerance, color="k", ls=":", lw=0.8)
     axes[0].set_xlabel("step + 1")

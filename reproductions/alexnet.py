@@ -25,12 +25,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_most, equals, is_true
-from keras_repro.config import ReproConfig
-from keras_repro.data import make_datasets
+from keras_repro.data import first_batch, iterate_batches, make_datasets
+from keras_repro.measures.conv_arithmetic import measured_receptive_field, receptive_field, stacked_conv_weights
 from keras_repro.models import alexnet, inference_copy
-from keras_repro.models.conv_arithmetic import measured_receptive_field, receptive_field, stacked_conv_weights
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_most, equals, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 REFERENCE_PARAMETERS = 61_100_840  # torchvision.models.alexnet(), 224×224×3, 1000 classes
 REFERENCE_ROWS = (
@@ -88,7 +88,7 @@ def pipeline_checks(train_ds, image_size: int, channels: int) -> tuple[bool, boo
     shapes_ok, sums = True, []
     for _ in range(2):
         epoch = []
-        for x, _y in train_ds.as_numpy_iterator():
+        for x, _y in iterate_batches(train_ds):
             shapes_ok &= x.shape[1:] == (image_size, image_size, channels)
             epoch.append(x.reshape(len(x), -1).sum(axis=1))
         sums.append(np.sort(np.concatenate(epoch)))
@@ -97,7 +97,7 @@ def pipeline_checks(train_ds, image_size: int, channels: int) -> tuple[bool, boo
 
 def top_k_error(model, eval_ds, k: int) -> float:
     hits = total = 0
-    for x, y in eval_ds.as_numpy_iterator():
+    for x, y in iterate_batches(eval_ds):
         probs = keras.ops.convert_to_numpy(model(x, training=False))
         top = np.argsort(-probs, axis=1)[:, :k]
         hits += int((top == y[:, None]).any(axis=1).sum())
@@ -181,7 +181,7 @@ def run(ctx):
     ctx.table("errors", results, keys=["model"],
               caption="reference rows: the paper's single CNN and torchvision's published single-tower accuracy")
     ctx.table("training_curves", pd.DataFrame({"epoch": range(1, cfg.epochs + 1), **history.history}), keys=["epoch"])
-    sample = next(iter(train_ds.take(1).as_numpy_iterator()))[0]
+    sample = first_batch(train_ds)[0]
     ctx.figure("training", plot_run(history.history, info.denormalize(sample)))
     if model.count_params() < 5_000_000:
         ctx.save_model("alexnet", inference_copy(model))

@@ -27,10 +27,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, at_most, equals
-from keras_repro.config import ConfigError, ReproConfig
 from keras_repro.models import trainable_parameters
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals
+from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.registry import reproduction
 
 # Published counts of reference implementations (not measured here: those libraries are not installed).
 TORCHVISION = "torchvision model docs, num_params"

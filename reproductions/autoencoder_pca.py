@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from keras_repro.claims import Claim, all_of, at_least, at_most, is_true
-from keras_repro.config import ConfigError, ReproConfig
 from keras_repro.data import load_arrays
-from keras_repro.registry import reproduction
-from keras_repro.regularization import is_non_increasing
+from keras_repro.measures.descent import is_non_increasing
+from keras_repro.suite.claims import Claim, all_of, at_least, at_most, is_true
+from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -37,11 +37,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, less_than
-from keras_repro.config import ReproConfig
-from keras_repro.registry import reproduction
-from keras_repro.regularization import (RepeatedArrays, StepsToTarget, batchnorm_inference, classification_scores,
-                                        digits_split, inference_outputs, moving_statistics)
+from keras_repro.measures.batchnorm import batchnorm_inference, moving_statistics
+from keras_repro.measures.classification import StepsToTarget, classification_scores, inference_outputs
+from keras_repro.measures.gap import RepeatedArrays, digits_split
+from keras_repro.suite.claims import Claim, all_of, less_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -23,11 +23,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, equals, is_true
-from keras_repro.config import ReproConfig
-from keras_repro.models.conv_arithmetic import (channels_changed, conv_output_size, measured_output_side,
-                                                same_padding_output_size)
-from keras_repro.registry import reproduction
+from keras_repro.measures.conv_arithmetic import (
+    channels_changed,
+    conv_output_size,
+    measured_output_side,
+    same_padding_output_size,
+)
+from keras_repro.suite.claims import Claim, all_of, at_least, equals, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

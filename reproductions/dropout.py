@@ -32,13 +32,14 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_most, less_than
-from keras_repro.config import ReproConfig
 from keras_repro.layers import ClassicDropout
-from keras_repro.registry import reproduction
-from keras_repro.regularization import (bernoulli_mc_error, classification_scores, describe_paired, digits_split,
-                                        fit_tracking_gap, inference_outputs, monte_carlo_mean, paired_comparison,
-                                        plot_gap_curves, relative_error)
+from keras_repro.measures.classification import classification_scores, inference_outputs
+from keras_repro.measures.gap import digits_split, fit_tracking_gap, plot_gap_curves
+from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mean, relative_error
+from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.suite.claims import Claim, all_of, at_most, less_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Gradient descent, stochastic and minibatch gradient descent: one update, three batch sizes.
 
 Claims C4.0, C4.1, C4.2. Every run here is the same training loop — ``fit`` on
-``landscapes.batches(x, y, batch_size)`` with ``keras.optimizers.SGD`` — and only the batch size
+``descent.batches(x, y, batch_size)`` with ``keras.optimizers.SGD`` — and only the batch size
 differs: ``N`` (gradient descent), ``1`` (stochastic), ``M`` with ``1 ≪ M ≪ N`` (minibatch).
 
 - C4.0: the time of one full-batch step of an MLP (64-64-10) on ``N`` synthetic examples, for ``N``
@@ -30,11 +30,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro import landscapes as L
-from keras_repro.claims import Claim, all_of, at_most, between, greater_than
-from keras_repro.config import ReproConfig
 from keras_repro.data import load_arrays
-from keras_repro.registry import reproduction
+from keras_repro.measures import descent, surfaces
+from keras_repro.suite.claims import Claim, all_of, at_most, between, greater_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass
@@ -77,7 +77,7 @@ CLAIMS = [
 
 def train(ctx, model, x, y, batch_size, steps, seed, callbacks):
     """The one training loop: ``steps`` SGD updates on batches of ``batch_size``."""
-    return ctx.fit(model, L.batches(x, y, batch_size, seed=seed), steps_per_epoch=steps, epochs=1, shuffle=False,
+    return ctx.fit(model, descent.batches(x, y, batch_size, seed=seed), steps_per_epoch=steps, epochs=1, shuffle=False,
                    callbacks=callbacks, progress=False)
 
 
@@ -96,7 +96,7 @@ def step_seconds(ctx, sizes, rounds, steps, width) -> pd.DataFrame:
     medians = {n: [] for n in sizes}
     for r in range(rounds):
         for n in rng.permutation(np.asarray(sizes)):
-            timer = L.StepTimer()
+            timer = descent.StepTimer()
             train(ctx, models[int(n)], *data[int(n)], int(n), steps + 1, seed=0, callbacks=[timer])
             medians[int(n)].append(float(np.median(timer.seconds[1:])))  # the first step starts the pipeline
         ctx.progress(f"timing round {r + 1}/{rounds} done")
@@ -133,15 +133,15 @@ def noise_run(ctx, x, y, batch_size, cfg, seed) -> dict:
                                  name="softmax_regression")
         model.compile(keras.optimizers.SGD(cfg.noise_learning_rate),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    recorder = L.WeightRecorder(max_steps=cfg.noise_steps)
+    recorder = descent.WeightRecorder(max_steps=cfg.noise_steps)
     train(ctx, model, x, y, batch_size, cfg.noise_steps, seed, [recorder])
     path = recorder.trajectory
     x64 = x.astype("float64")
     losses, grads = zip(*(softmax_loss_and_gradient(theta, x64, y, 10) for theta in path))
     losses, grads = np.array(losses), np.array(grads)
     burn_in = len(losses) // 10
-    return {"losses": losses, "loss_noise": L.curve_noise(losses[burn_in:]),
-            "direction_spread": L.direction_spread(np.diff(path, axis=0), grads[:-1]),
+    return {"losses": losses, "loss_noise": descent.curve_noise(losses[burn_in:]),
+            "direction_spread": descent.direction_spread(np.diff(path, axis=0), grads[:-1]),
             "final_loss_mean_last_10pct": float(np.mean(losses[-max(1, len(losses) // 10):])),
             "cosines": -np.sum(np.diff(path, axis=0) * grads[:-1], axis=1)
             / (np.linalg.norm(np.diff(path, axis=0), axis=1) * np.linalg.norm(grads[:-1], axis=1) + 1e-300),
@@ -174,10 +174,10 @@ def run(ctx):
 
     # --- C4.0: cost per full-batch step vs N ----------------------------------------------------------
     timing = step_seconds(ctx, cfg.timing_sizes, cfg.timing_rounds, cfg.timing_steps, cfg.timing_width)
-    slope = L.loglog_slope(timing.examples, timing.seconds_per_step)
+    slope = descent.loglog_slope(timing.examples, timing.seconds_per_step)
     upper = timing[timing.examples >= np.median(timing.examples)]
     ctx.table("step_time", timing, keys=["examples"])
-    ctx.measure("C4.0", loglog_slope=slope, loglog_slope_upper_half=L.loglog_slope(upper.examples,
+    ctx.measure("C4.0", loglog_slope=slope, loglog_slope_upper_half=descent.loglog_slope(upper.examples,
                                                                                   upper.seconds_per_step),
                 size_range=f"{min(cfg.timing_sizes)}..{max(cfg.timing_sizes)}",
                 seconds_per_step_smallest=float(timing.seconds_per_step.iloc[0]),
@@ -191,7 +191,7 @@ def run(ctx):
     ctx.note("C4.0", f"A straight-line fit t(N) = t0 + c·N gives t0 = {t0 * 1e3:.3g} ms per step that does not grow "
                      f"with N ({overhead_share:.0%} of the step at N = {int(timing.examples.iloc[0])}) and "
                      f"c = {c * 1e6:.3g} µs per example; the log-log slope over the upper half of the range is "
-                     f"{L.loglog_slope(upper.examples, upper.seconds_per_step):.3f}. A timing measure: its slope "
+                     f"{descent.loglog_slope(upper.examples, upper.seconds_per_step):.3f}. A timing measure: its slope "
                      "moves with the machine's load from run to run.")
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.loglog(timing.examples, timing.seconds_per_step, "o", label="fastest round (median of steps)")
@@ -272,14 +272,14 @@ def run(ctx):
             model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False, name="w")])
             model.set_weights([start.reshape(2, 1).astype("float32")])
             model.compile(keras.optimizers.SGD(lr), "mse")
-        recorder = L.WeightRecorder(max_steps=cfg.zigzag_steps)
+        recorder = descent.WeightRecorder(max_steps=cfg.zigzag_steps)
         train(ctx, model, xz, yz, batch_size, cfg.zigzag_steps, ctx.seed_for(4, batch_size), [recorder])
         path = recorder.trajectory
         zig_paths[name] = path
         flat_left = abs(path[-1, 0] - w_star[0]) / abs(start[0] - w_star[0])
         finite = np.all(np.isfinite(path))
         zig_rows.append({"run": name, "batch_size": batch_size, "learning_rate": lr,
-                         "steep_flip_fraction": L.sign_flip_fraction(path[:, 1]) if finite else np.nan,
+                         "steep_flip_fraction": descent.sign_flip_fraction(path[:, 1]) if finite else np.nan,
                          "flat_progress_per_step": 1.0 - flat_left ** (1.0 / cfg.zigzag_steps) if finite else np.nan,
                          "flat_distance_left": flat_left, "steep_distance_left":
                              abs(path[-1, 1] - w_star[1]) / abs(start[1] - w_star[1]), "diverged": not finite})
@@ -292,9 +292,9 @@ def run(ctx):
                 steep_flip_fraction_gd=gd.steep_flip_fraction, flat_progress_per_step_gd=gd.flat_progress_per_step,
                 condition_number=float(curvatures.max() / curvatures.min()), learning_rate=lr,
                 minibatch=cfg.minibatch, examples=cfg.zigzag_examples)
-    surface = L.Quadratic(hessian, w_star, 0.0)
+    surface = surfaces.Quadratic(hessian, w_star, 0.0)
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
-    L.plot_trajectories(axes[0], surface, zig_paths, xlim=(-1.3, 1.5), ylim=(-0.2, 2.2), log_levels=True,
+    surfaces.plot_trajectories(axes[0], surface, zig_paths, xlim=(-1.3, 1.5), ylim=(-0.2, 2.2), log_levels=True,
                         title=f"C4.2 least squares, κ={curvatures.max() / curvatures.min():.0f}, lr=2/(λmin+λmax)="
                               f"{lr:.4f}")
     for name, path in zig_paths.items():

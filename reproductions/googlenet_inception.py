@@ -28,14 +28,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, greater_than
-from keras_repro.config import ReproConfig
 from keras_repro.data import load_arrays
+from keras_repro.measures.flops import multiply_adds
+from keras_repro.measures.gradients import layer_gradient_norms
 from keras_repro.models import googlenet
-from keras_repro.models.flops import multiply_adds
 from keras_repro.models.googlenet import AUX_LOSS_WEIGHT
-from keras_repro.models.gradients import layer_gradient_norms
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, greater_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 EARLY_LAYERS = ("conv1_7x7", "conv2_3x3_reduce", "conv2_3x3")
 

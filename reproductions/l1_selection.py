@@ -25,10 +25,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, is_true, less_than
-from keras_repro.config import ReproConfig
-from keras_repro.registry import reproduction
-from keras_repro.regularization import feature_selection
+from keras_repro.measures.selection import feature_selection
+from keras_repro.suite.claims import Claim, all_of, at_least, is_true, less_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -22,10 +22,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, equals, is_true
-from keras_repro.config import ReproConfig
-from keras_repro.registry import reproduction
-from keras_repro.regularization import cosine_ridge_minima, digits_split, fit_tracking_gap, is_non_increasing
+from keras_repro.measures.descent import is_non_increasing
+from keras_repro.measures.gap import digits_split, fit_tracking_gap
+from keras_repro.measures.minima import cosine_ridge_minima
+from keras_repro.suite.claims import Claim, all_of, at_least, equals, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -17,11 +17,11 @@ import keras
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, any_of, at_least, equals, is_true
-from keras_repro.config import ReproConfig
 from keras_repro.data import load_arrays
 from keras_repro.models import inference_copy, lenet5
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, any_of, at_least, equals, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

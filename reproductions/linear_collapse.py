@@ -17,11 +17,11 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_most, greater_than
-from keras_repro.config import ReproConfig
 from keras_repro.models import mlp
-from keras_repro.registry import reproduction
-from keras_repro.training import full_batch_fit
+from keras_repro.suite.claims import Claim, all_of, at_most, greater_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
+from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass

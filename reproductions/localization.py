@@ -27,11 +27,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, at_most, greater_than, less_than
-from keras_repro.config import ReproConfig
 from keras_repro.data.synthetic import make_shapes
 from keras_repro.losses import LocalizationLoss, box_iou, decode_localization
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than, less_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -15,10 +15,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, equals
-from keras_repro.config import ReproConfig
-from keras_repro.logic import exact_accuracy, step_model, train_sigmoid_neuron, truth_table
-from keras_repro.registry import reproduction
+from keras_repro.measures.boolean import exact_accuracy, step_model, train_sigmoid_neuron, truth_table
+from keras_repro.suite.claims import Claim, equals
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -34,12 +34,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro import landscapes as L
-from keras_repro.claims import Claim, all_of, at_least, at_most, greater_than
-from keras_repro.config import ReproConfig
 from keras_repro.data import load_arrays
+from keras_repro.measures import descent, surfaces
 from keras_repro.optimizers import EMA, Momentum, Nesterov
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass
@@ -101,18 +101,18 @@ GD, MOMENTUM, NESTEROV, EMA_, KERAS_HB, KERAS_NAG = METHODS
 
 def grids(cfg) -> dict[str, list[tuple[float, float | None]]]:
     """Each method's (learning rate, b) settings: the same number of runs for every method."""
-    rates = L.log_grid(cfg.lr_low, cfg.lr_high, cfg.momentum_lr_count)
-    gd_rates = L.log_grid(cfg.lr_low, cfg.lr_high, cfg.momentum_lr_count * len(cfg.momenta))
+    rates = descent.log_grid(cfg.lr_low, cfg.lr_high, cfg.momentum_lr_count)
+    gd_rates = descent.log_grid(cfg.lr_low, cfg.lr_high, cfg.momentum_lr_count * len(cfg.momenta))
     return {name: [(lr, None) for lr in gd_rates] if name == GD else [(lr, b) for b in cfg.momenta for lr in rates]
             for name in METHODS}
 
 
 def search(surface, settings, start, steps):
-    """Run every (method, b) group of settings as one :func:`landscapes.sweep`; yield rows and paths."""
+    """Run every (method, b) group of settings as one :func:`descent.sweep`; yield rows and paths."""
     for method, grid in settings.items():
         for b in dict.fromkeys(b for _, b in grid):
             rates = [lr for lr, bb in grid if bb == b]
-            paths = L.sweep(surface, lambda learning_rate, m=method, bb=b: METHODS[m](learning_rate, bb), rates,
+            paths = descent.sweep(surface, lambda learning_rate, m=method, bb=b: METHODS[m](learning_rate, bb), rates,
                             start, steps)
             for i, lr in enumerate(rates):
                 yield method, lr, b, paths[:, i, :]
@@ -120,19 +120,19 @@ def search(surface, settings, start, steps):
 
 def describe_path(surface, path, tolerance, steep_axis=1) -> dict:
     """Steps to tolerance, overshoot and steep-axis zigzag of one trajectory."""
-    excess = L.relative_excess(L.evaluate(surface, path), surface.offset)
-    steps = L.steps_to_tolerance(excess, tolerance)
+    excess = descent.relative_excess(surfaces.evaluate(surface, path), surface.offset)
+    steps = descent.steps_to_tolerance(excess, tolerance)
     window = path[: (steps if steps else len(path) - 1) + 1, steep_axis]
     finite = np.all(np.isfinite(path))
     return {"steps_to_tolerance": steps, "final_excess": float(excess[-1]) if finite else float("inf"),
             "diverged": bool(not finite or excess[-1] > 1.0),
-            "steep_overshoot": L.overshoot(path[:, steep_axis], surface.minimum[steep_axis]) if finite else np.inf,
-            "steep_flip_fraction": L.sign_flip_fraction(window) if finite else np.nan}
+            "steep_overshoot": descent.overshoot(path[:, steep_axis], surface.minimum[steep_axis]) if finite else np.inf,
+            "steep_flip_fraction": descent.sign_flip_fraction(window) if finite else np.nan}
 
 
 def best_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Per method, the setting with the fewest steps to tolerance (ties: smaller final excess)."""
-    return L.best_per(table, "method", ["steps_to_tolerance", "final_excess"])
+    return descent.best_per(table, "method", ["steps_to_tolerance", "final_excess"])
 
 
 def speedup(reference_steps, steps) -> float:
@@ -163,10 +163,10 @@ def equivalences(surface, start, a=5e-4, b=0.9, steps=200) -> pd.DataFrame:
 
     ``a·λ_max = 0.05 < 1 − b``: every method is stable here, so the gaps compare converging paths.
     """
-    run = {name: L.descend(surface, METHODS[name](a, b), start, steps) for name in (MOMENTUM, NESTEROV, KERAS_HB,
+    run = {name: descent.descend(surface, METHODS[name](a, b), start, steps) for name in (MOMENTUM, NESTEROV, KERAS_HB,
                                                                                      KERAS_NAG)}
-    run["EMA"] = L.descend(surface, EMA(learning_rate=a, beta=b), start, steps)
-    run["keras SGD(lr=a(1-b), momentum=b)"] = L.descend(surface, keras.optimizers.SGD(a * (1 - b), momentum=b),
+    run["EMA"] = descent.descend(surface, EMA(learning_rate=a, beta=b), start, steps)
+    run["keras SGD(lr=a(1-b), momentum=b)"] = descent.descend(surface, keras.optimizers.SGD(a * (1 - b), momentum=b),
                                                         start, steps)
     stale = heavy_ball(surface.hessian, np.asarray(start, float), a, b, steps, stale=True)
 
@@ -203,8 +203,8 @@ def network_losses(ctx, x, y, optimizer, initial_weights, steps, target) -> list
         model = network(x.shape[1], ctx.config.network_hidden)
         model.set_weights(initial_weights)
         model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    record = L.LossPerStep(stop_below=target)
-    ctx.fit(model, L.batches(x, y, len(x), seed=0), steps_per_epoch=1, epochs=steps, shuffle=False, callbacks=[record],
+    record = descent.LossPerStep(stop_below=target)
+    ctx.fit(model, descent.batches(x, y, len(x), seed=0), steps_per_epoch=1, epochs=steps, shuffle=False, callbacks=[record],
             progress=False)
     return record.losses
 
@@ -218,7 +218,7 @@ def network(inputs: int, hidden: int) -> keras.Model:
               claims=CLAIMS, config=Config)
 def run(ctx):
     cfg = ctx.config
-    quadratic, rosenbrock = L.Quadratic(cfg.curvatures), L.Rosenbrock()
+    quadratic, rosenbrock = surfaces.Quadratic(cfg.curvatures), surfaces.Rosenbrock()
     settings = grids(cfg)
     ctx.progress(f"quadratic: condition number {quadratic.condition_number:g}; {len(settings[GD])} runs per method")
 
@@ -297,7 +297,7 @@ def run(ctx):
         ctx.progress(f"network, {method}: done")
     net = pd.DataFrame(net_rows)
     ctx.table("network_grid", net, keys=["method", "learning_rate"])
-    net_best = L.best_per(net, "method", ["steps_to_target", "final_loss"])
+    net_best = descent.best_per(net, "method", ["steps_to_target", "final_loss"])
 
     # --- C4.3 ---------------------------------------------------------------------------------------
     notes_steps, keras_steps = best.loc[MOMENTUM, "steps_to_tolerance"], best.loc[KERAS_HB, "steps_to_tolerance"]
@@ -366,7 +366,7 @@ def run(ctx):
 
     def curve(ax, surface, series, title):
         for label, path in series.items():
-            excess = L.relative_excess(L.evaluate(surface, path), surface.offset)
+            excess = descent.relative_excess(surfaces.evaluate(surface, path), surface.offset)
             ax.semilogy(np.where(np.isfinite(excess), excess, np.nan), lw=1, label=label)
         ax.axhline(cfg.tolerance, color="k", ls=":", lw=0.8)
         ax.set_ylim(cfg.tolerance * 1e-4, 10)
@@ -382,7 +382,7 @@ def run(ctx):
 
     fig, axes = plt.subplots(2, 3, figsize=(16, 9.5))
     trio = (GD, MOMENTUM, KERAS_HB)
-    L.plot_trajectories(axes[0, 0], quadratic, {label(m, best): best_path(m) for m in trio}, **qlim,
+    surfaces.plot_trajectories(axes[0, 0], quadratic, {label(m, best): best_path(m) for m in trio}, **qlim,
                         title="C4.3 quadratic (κ=100), each at its best setting")
     curve(axes[0, 1], quadratic, {label(m, best): best_path(m) for m in trio}, "quadratic: loss vs step")
     ax = axes[0, 2]
@@ -395,7 +395,7 @@ def run(ctx):
     ax.set_ylabel("learning rate a")
     ax.set_title("stable learning rates: the notes' Momentum vs heavy ball", fontsize=9)
     ax.legend(fontsize=7)
-    L.plot_trajectories(axes[1, 0], rosenbrock, {label(m, rosen_best): rosen_path(m) for m in trio}, **rlim,
+    surfaces.plot_trajectories(axes[1, 0], rosenbrock, {label(m, rosen_best): rosen_path(m) for m in trio}, **rlim,
                         title="Rosenbrock, each at its best setting (first 400 steps)")
     curve(axes[1, 1], rosenbrock, {label(m, rosen_best): rosen_path(m) for m in trio}, "Rosenbrock: loss vs step")
     ax = axes[1, 2]
@@ -411,7 +411,7 @@ def run(ctx):
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     same = {f"{MOMENTUM}": paths[MOMENTUM, a_m, b_m], f"{NESTEROV}": paths[NESTEROV, a_m, b_m]}
-    L.plot_trajectories(axes[0], quadratic, same, **qlim, title=f"C4.4 same a={a_m:g}, b={b_m:g} (Momentum's best)")
+    surfaces.plot_trajectories(axes[0], quadratic, same, **qlim, title=f"C4.4 same a={a_m:g}, b={b_m:g} (Momentum's best)")
     for name, path in same.items():
         axes[1].plot(path[:150, 1], lw=1, label=name)
     for name in (KERAS_HB, KERAS_NAG):
@@ -423,14 +423,14 @@ def run(ctx):
     axes[1].set_title("overshoot past the minimum along the steep axis", fontsize=9)
     axes[1].legend(fontsize=7)
     row = rosen_best.loc[MOMENTUM]
-    L.plot_trajectories(axes[2], rosenbrock, {m: rosen_paths[m, row.learning_rate, row.momentum]
+    surfaces.plot_trajectories(axes[2], rosenbrock, {m: rosen_paths[m, row.learning_rate, row.momentum]
                                               for m in (MOMENTUM, NESTEROV)}, **rlim, max_points=3000,
                         title=f"Rosenbrock, same a={row.learning_rate:g}, b={row.momentum:g} (first 3000 steps)")
     ctx.figure("C4.4_nesterov", fig)
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     pair = {label(GD, best): best_path(GD), label(EMA_, best): best_path(EMA_)}
-    L.plot_trajectories(axes[0], quadratic, pair, **qlim, title="C4.5 EMA vs GD, each at its best setting")
+    surfaces.plot_trajectories(axes[0], quadratic, pair, **qlim, title="C4.5 EMA vs GD, each at its best setting")
     for name, path in pair.items():
         axes[1].plot(np.diff(path[:80, 1]), ".-", ms=3, lw=0.8, label=name)
     axes[1].axhline(0, color="k", lw=0.6)

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from keras_repro.activations import heaviside
-from keras_repro.claims import Claim, all_of, equals, greater_than
-from keras_repro.config import ReproConfig
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, equals, greater_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -27,11 +27,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, less_than
-from keras_repro.config import ReproConfig
-from keras_repro.registry import reproduction
-from keras_repro.regularization import (RepeatedArrays, classification_scores, describe_paired, digits_split,
-                                        fit_tracking_gap, inference_outputs, paired_comparison)
+from keras_repro.measures.classification import classification_scores, inference_outputs
+from keras_repro.measures.gap import RepeatedArrays, digits_split, fit_tracking_gap
+from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.suite.claims import Claim, all_of, less_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass
@@ -146,7 +147,7 @@ def run(ctx):
 
 
 def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
-    from keras_repro.data import make_datasets
+    from keras_repro.data import make_datasets, repeat
 
     train_ds, eval_ds, info = make_datasets("digits", image_size=cfg.image_size, batch_size=32,
                                             seed=ctx.seed_for(seed), augment=augment, channels=1, flip=False,
@@ -155,7 +156,7 @@ def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
     keras.utils.set_random_seed(ctx.seed_for(seed, 1))
     with ctx.scope():
         model = small_cnn(cfg.image_size)
-    history = ctx.fit(model, train_ds.repeat(), epochs=cfg.aug_epochs,
+    history = ctx.fit(model, repeat(train_ds), epochs=cfg.aug_epochs,
                       steps_per_epoch=steps_per_pass * cfg.aug_passes_per_epoch, label=f"seed {seed} augment {augment}")
     val_loss, val_acc = model.evaluate(eval_ds, verbose=0)
     return {"train_examples": info.train_count, "eval_examples": info.eval_count,

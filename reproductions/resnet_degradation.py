@@ -25,11 +25,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, at_most, equals, greater_than
-from keras_repro.config import ConfigError, ReproConfig
 from keras_repro.data import load_arrays
 from keras_repro.models import resnet, resnet_cifar
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, greater_than
+from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

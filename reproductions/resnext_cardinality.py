@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from keras_repro.claims import Claim, all_of, at_most, less_than
-from keras_repro.config import ConfigError, ReproConfig
 from keras_repro.data import load_arrays
+from keras_repro.measures.flops import multiply_adds
 from keras_repro.models import resnet, resnext, trainable_parameters
-from keras_repro.models.flops import multiply_adds
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_most, less_than
+from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 from skimage.filters import threshold_otsu
 
-from keras_repro.claims import Claim, all_of, at_least, greater_than
-from keras_repro.config import ReproConfig
 from keras_repro.data.synthetic import make_shapes
 from keras_repro.losses import SummedPixelBCE
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, greater_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

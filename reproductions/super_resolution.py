@@ -25,11 +25,11 @@ import pandas as pd
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from skimage.transform import resize
 
-from keras_repro.claims import Claim, all_of, at_least, equals, greater_than
-from keras_repro.config import ConfigError, ReproConfig
 from keras_repro.data.embedded import COLOUR_PHOTOS, load_photos
 from keras_repro.models import srcnn
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, equals, greater_than
+from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

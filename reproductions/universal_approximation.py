@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from keras_repro.claims import Claim, all_of, at_most, less_than
-from keras_repro.config import ReproConfig
 from keras_repro.models import sigmoid_sum
-from keras_repro.registry import reproduction
-from keras_repro.training import full_batch_fit
+from keras_repro.suite.claims import Claim, all_of, at_most, less_than
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
+from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass

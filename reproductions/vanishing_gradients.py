@@ -24,12 +24,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, custom, equals
-from keras_repro.config import ReproConfig
 from keras_repro.data import load_arrays
+from keras_repro.measures.gradients import elementwise_derivative, layer_gradient_norms
 from keras_repro.models import mlp
-from keras_repro.models.gradients import elementwise_derivative, layer_gradient_norms
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_least, custom, equals
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 
 @dataclass

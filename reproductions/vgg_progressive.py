@@ -41,12 +41,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_most, custom, is_true
-from keras_repro.config import ReproConfig
-from keras_repro.data import make_datasets
-from keras_repro.models import grow_vgg, inference_copy, layer_gradient_norms, vgg, vgg_backbone
+from keras_repro.data import first_batch, make_datasets, relabel
+from keras_repro.measures.gradients import layer_gradient_norms
+from keras_repro.models import grow_vgg, inference_copy, vgg, vgg_backbone
 from keras_repro.models.vgg import VGG_CONFIG_NAMES, VGG_CONVS_PER_BLOCK, copy_weights_by_name
-from keras_repro.registry import reproduction
+from keras_repro.suite.claims import Claim, all_of, at_most, custom, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
 
 METHODS = ("progressive", "scratch_normal", "scratch_glorot", "progressive_glorot")
 SAME_AS = {"scratch_normal": "progressive", "progressive_glorot": "scratch_glorot"}  # one shared shallowest net
@@ -208,7 +209,7 @@ def run(ctx):
                                             data_dir=cfg.data_dir or None, flip=cfg.flip,
                                             max_examples=cfg.max_examples or None)
     shape = (cfg.image_size, cfg.image_size, info.channels)
-    probe = next(train_ds.take(1).as_numpy_iterator())  # one fixed batch for the gradient norms at the start
+    probe = first_batch(train_ds)  # one fixed batch for the gradient norms at the start
     std = paper_init_std(cfg)
     ctx.progress(f"{info.name}: {info.train_count} training images at {cfg.image_size}px; "
                  f"paper init N(0, {std:.4g}); {cfg.epochs_per_depth} epochs per depth")
@@ -283,7 +284,7 @@ def run(ctx):
         head_model = vgg_backbone(trained, classes=2, head_units=64)
         head_model.compile(make_optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
     frozen_before = [w.copy() for w in head_model.get_layer("backbone").get_weights()]
-    parity = (train_ds.map(lambda x, y: (x, y % 2)), eval_ds.map(lambda x, y: (x, y % 2)))
+    parity = (relabel(train_ds, lambda y: y % 2), relabel(eval_ds, lambda y: y % 2))
     ctx.fit(head_model, parity[0], epochs=cfg.backbone_epochs, shuffle=False, label="frozen backbone + new head")
     _, parity_accuracy = head_model.evaluate(parity[1], verbose=0)
     unchanged = all(np.array_equal(a, b) for a, b in zip(head_model.get_layer("backbone").get_weights(), frozen_before))

@@ -18,12 +18,17 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_repro.claims import Claim, all_of, at_least, at_most, equals, is_true
-from keras_repro.config import ReproConfig
-from keras_repro.logic import (exact_accuracy, separability_certificate, step_model, train_sigmoid_neuron,
-                               truth_table)
-from keras_repro.registry import reproduction
-from keras_repro.training import full_batch_fit
+from keras_repro.measures.boolean import (
+    exact_accuracy,
+    separability_certificate,
+    step_model,
+    train_sigmoid_neuron,
+    truth_table,
+)
+from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, is_true
+from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.registry import reproduction
+from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass

@@ -3,8 +3,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from keras_repro.claims import Claim, at_least
-from keras_repro.config import ReproConfig
+from keras_repro.suite.claims import Claim, at_least
+from keras_repro.suite.config import ReproConfig
 
 
 @dataclass

@@ -1,6 +1,6 @@
 import pytest
 
-from keras_repro import claims as c
+from keras_repro.suite import claims as c
 
 
 def test_comparisons_pass_and_fail():

@@ -3,11 +3,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
-from keras_repro import registry
-from keras_repro.cli import main
-
 from fakes import FAKE_CLAIMS, FakeConfig, fake_run
+
+from keras_repro.cli import main
+from keras_repro.suite import registry
 
 
 @pytest.fixture

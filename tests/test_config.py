@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from keras_repro.config import ConfigError, ReproConfig, describe_fields, make_config, parse_overrides
+from keras_repro.suite.config import ConfigError, ReproConfig, describe_fields, make_config, parse_overrides
 
 
 @dataclass

@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from keras_repro import registry, results, runner
-from keras_repro.claims import Claim, at_least
-from keras_repro.config import ConfigError
-
 from fakes import FAKE_CLAIMS, FakeConfig, fake_run
+
+from keras_repro.suite import registry, results, runner
+from keras_repro.suite.claims import Claim, at_least
+from keras_repro.suite.config import ConfigError
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from conftest import assert_ok, run_python
 
 import keras_repro  # noqa: F401  (registration)
 from keras_repro.layers import ClassicDropout, DropConnect
-from keras_repro.regularization import bernoulli_mc_error, monte_carlo_mean, relative_error
-from conftest import assert_ok, run_python
+from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mean, relative_error
 
 
 def numpy_of(tensor):

@@ -6,13 +6,19 @@ import math
 import keras
 import numpy as np
 import pytest
+from conftest import assert_ok, run_python
 
 import keras_repro  # noqa: F401
-from conftest import assert_ok, run_python
-from keras_repro.models.conv_arithmetic import (channels_changed, conv_output_size, measured_output_side,
-                                                measured_receptive_field, receptive_field,
-                                                same_padding_output_size, stacked_conv_weights)
-from keras_repro.models.gradients import elementwise_derivative, layer_gradient_norms
+from keras_repro.measures.conv_arithmetic import (
+    channels_changed,
+    conv_output_size,
+    measured_output_side,
+    measured_receptive_field,
+    receptive_field,
+    same_padding_output_size,
+    stacked_conv_weights,
+)
+from keras_repro.measures.gradients import elementwise_derivative, layer_gradient_norms
 
 
 @pytest.mark.parametrize("n, k, p, s, expected", [(224, 11, 2, 4, 55), (32, 5, 0, 1, 28), (28, 5, 2, 1, 28),
@@ -106,7 +112,7 @@ def test_layer_gradient_norms_agree_on_jax():
     expected = layer_gradient_norms(_two_layer_net(), X, Y)
     out = assert_ok(run_python(f"""
         import numpy as np, keras, keras_repro
-        from keras_repro.models.gradients import elementwise_derivative, layer_gradient_norms
+        from keras_repro.measures.gradients import elementwise_derivative, layer_gradient_norms
         inputs = keras.Input((3,))
         hidden = keras.layers.Dense(4, kernel_initializer="identity", name="h")(inputs)
         kernel = keras.initializers.Constant(np.array({W_OUT.tolist()}, "float32"))

@@ -11,10 +11,10 @@ import json
 import keras
 import numpy as np
 import pytest
+from conftest import assert_ok, run_python
 
 import keras_repro  # noqa: F401  (registration)
 from keras_repro import optimizers as O
-from conftest import assert_ok, run_python
 
 CURVATURES = np.array([1.0, 10.0])
 START = np.array([-1.0, 1.0])
@@ -343,14 +343,15 @@ def test_saved_models_load_in_a_separate_program(tmp_path):
 BACKEND_SCRIPT = """
 import json, keras, numpy as np
 import keras_repro
-from keras_repro import optimizers as O, landscapes
-surface = landscapes.Quadratic([1.0, 10.0])
+from keras_repro import optimizers as O
+from keras_repro.measures import descent, surfaces
+surface = surfaces.Quadratic([1.0, 10.0])
 runs = {
     "Momentum": O.Momentum(0.05, 0.8), "Nesterov": O.Nesterov(0.05, 0.8), "EMA": O.EMA(0.1, 0.7),
     "Rprop": O.Rprop(0.1), "RMSprop": O.RMSprop(0.01), "Adam": O.Adam(0.01),
     "Adam_notes": O.Adam(0.01, bias_correction=False), "keras_SGD_momentum": keras.optimizers.SGD(0.05, momentum=0.8),
 }
-paths = {name: landscapes.descend(surface, opt, [-1.0, 1.0], 25).tolist() for name, opt in runs.items()}
+paths = {name: descent.descend(surface, opt, [-1.0, 1.0], 25).tolist() for name, opt in runs.items()}
 rng = np.random.default_rng(5)
 x, y = rng.normal(size=(32, 4)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
 round_trip = {}

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from keras_repro import registry, runner
+from keras_repro.suite import registry, runner
 
 from conftest import assert_ok, run_python
 

@@ -1,15 +1,13 @@
 """Measurements behind the claims of sections 1 and 2, checked on known inputs."""
+import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-import keras
+from conftest import assert_ok, run_python
 
 from keras_repro.activations import heaviside
-from keras_repro.logic import exact_accuracy, separability_certificate, truth_table
+from keras_repro.measures.boolean import exact_accuracy, separability_certificate, truth_table
 from keras_repro.models import mlp, sigmoid_sum
-
-from conftest import assert_ok, run_python
 
 
 def test_heaviside_is_the_notes_step():
@@ -118,7 +116,7 @@ def test_saved_step_network_loads_in_a_separate_program(tmp_path):
 
 
 def test_same_seed_gives_the_same_numbers(tmp_path):
-    from keras_repro import registry, runner
+    from keras_repro.suite import registry, runner
 
     repro = registry.get("layer_null_space")
     tables = []

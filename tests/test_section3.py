@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import keras_repro  # noqa: F401
-from keras_repro.claims import NOT_REPRODUCED, REPRODUCED, evaluate
-from keras_repro.config import ConfigError, make_config
+from keras_repro.measures.descent import is_non_increasing
 from keras_repro.models import srcnn
-from keras_repro.regularization import is_non_increasing
+from keras_repro.suite.claims import NOT_REPRODUCED, REPRODUCED, evaluate
+from keras_repro.suite.config import ConfigError, make_config
 from reproductions import autoencoder_pca, super_resolution
 
 

@@ -6,65 +6,65 @@ import json
 import keras
 import numpy as np
 import pytest
+from conftest import assert_ok, run_python
 
 import keras_repro  # noqa: F401
-from conftest import assert_ok, run_python
-from keras_repro import landscapes as L
 from keras_repro import optimizers as O
+from keras_repro.measures import descent, surfaces
 from reproductions import adam_sweep, adaptive_steps, gd_variants, momentum_methods
 
 
 # --- measures -------------------------------------------------------------------------------------
 def test_steps_to_tolerance_requires_staying_below():
-    assert L.steps_to_tolerance([1.0, 0.5, 0.05, 0.2, 0.01, 0.001], 0.1) == 4
-    assert L.steps_to_tolerance([0.01, 0.02], 0.1) == 0
-    assert L.steps_to_tolerance([1.0, 0.05, 0.5], 0.1) is None
-    assert L.steps_to_tolerance([1.0, np.nan, 0.01], 0.1) == 2
-    assert L.steps_to_tolerance([1.0, 0.01, np.inf], 0.1) is None
+    assert descent.steps_to_tolerance([1.0, 0.5, 0.05, 0.2, 0.01, 0.001], 0.1) == 4
+    assert descent.steps_to_tolerance([0.01, 0.02], 0.1) == 0
+    assert descent.steps_to_tolerance([1.0, 0.05, 0.5], 0.1) is None
+    assert descent.steps_to_tolerance([1.0, np.nan, 0.01], 0.1) == 2
+    assert descent.steps_to_tolerance([1.0, 0.01, np.inf], 0.1) is None
 
 
 def test_relative_excess():
-    np.testing.assert_allclose(L.relative_excess([3.0, 2.0, 1.0], offset=1.0), [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(descent.relative_excess([3.0, 2.0, 1.0], offset=1.0), [1.0, 0.5, 0.0])
 
 
 def test_sign_flip_fraction():
-    assert L.sign_flip_fraction([1, -1, 1, -1, 1]) == 1.0
-    assert L.sign_flip_fraction([5, 4, 3, 2]) == 0.0
-    assert L.sign_flip_fraction([0, 1, 1, 2, 1]) == pytest.approx(0.5)  # the zero update is skipped
-    assert np.isnan(L.sign_flip_fraction([1, 2]))
+    assert descent.sign_flip_fraction([1, -1, 1, -1, 1]) == 1.0
+    assert descent.sign_flip_fraction([5, 4, 3, 2]) == 0.0
+    assert descent.sign_flip_fraction([0, 1, 1, 2, 1]) == pytest.approx(0.5)  # the zero update is skipped
+    assert np.isnan(descent.sign_flip_fraction([1, 2]))
 
 
 def test_overshoot():
-    assert L.overshoot([1.0, 0.5, -0.3, 0.1], 0.0) == pytest.approx(0.3)
-    assert L.overshoot([-2.0, -1.0, 0.0], 0.0) == 0.0
-    assert L.overshoot([3.0, 0.0, 2.0], 2.0) == pytest.approx(2.0)
+    assert descent.overshoot([1.0, 0.5, -0.3, 0.1], 0.0) == pytest.approx(0.3)
+    assert descent.overshoot([-2.0, -1.0, 0.0], 0.0) == 0.0
+    assert descent.overshoot([3.0, 0.0, 2.0], 2.0) == pytest.approx(2.0)
     with pytest.raises(ValueError):
-        L.overshoot([0.0, 1.0], 0.0)
+        descent.overshoot([0.0, 1.0], 0.0)
 
 
 def test_loglog_slope():
     n = np.array([1e3, 1e4, 1e5])
-    assert L.loglog_slope(n, 3e-6 * n) == pytest.approx(1.0)
-    assert L.loglog_slope(n, n ** 2) == pytest.approx(2.0)
-    assert L.loglog_slope(n, 0.01 + 0 * n) == pytest.approx(0.0)
+    assert descent.loglog_slope(n, 3e-6 * n) == pytest.approx(1.0)
+    assert descent.loglog_slope(n, n ** 2) == pytest.approx(2.0)
+    assert descent.loglog_slope(n, 0.01 + 0 * n) == pytest.approx(0.0)
     with pytest.raises(ValueError, match="positive"):
-        L.loglog_slope([1, 2], [1, 0])
+        descent.loglog_slope([1, 2], [1, 0])
 
 
 def test_curve_noise_ignores_trends_and_sees_jitter():
     t = np.arange(100, dtype=float)
-    assert L.curve_noise(3.0 - 0.01 * t) == pytest.approx(0.0, abs=1e-20)
-    jitter = L.curve_noise(3.0 - 0.01 * t + 0.1 * (-1.0) ** t)
+    assert descent.curve_noise(3.0 - 0.01 * t) == pytest.approx(0.0, abs=1e-20)
+    jitter = descent.curve_noise(3.0 - 0.01 * t + 0.1 * (-1.0) ** t)
     assert jitter > 0.005
     with pytest.raises(ValueError, match="window"):
-        L.curve_noise(t, window=4)
+        descent.curve_noise(t, window=4)
 
 
 def test_direction_spread():
     g = np.array([[1.0, 0.0], [0.0, 2.0]])
-    assert L.direction_spread(-0.1 * g, g) == pytest.approx(0.0)
-    assert L.direction_spread(np.array([[0.0, 1.0], [1.0, 0.0]]), g) == pytest.approx(1.0)
-    assert L.direction_spread(g, g) == pytest.approx(2.0)
+    assert descent.direction_spread(-0.1 * g, g) == pytest.approx(0.0)
+    assert descent.direction_spread(np.array([[0.0, 1.0], [1.0, 0.0]]), g) == pytest.approx(1.0)
+    assert descent.direction_spread(g, g) == pytest.approx(2.0)
 
 
 def test_best_per_and_log_grid():
@@ -73,38 +73,38 @@ def test_best_per_and_log_grid():
     table = pd.DataFrame([{"m": "a", "steps": None, "loss": 1e-3}, {"m": "a", "steps": 30, "loss": 0.5},
                           {"m": "a", "steps": 30, "loss": 0.1}, {"m": "b", "steps": None, "loss": 0.5},
                           {"m": "b", "steps": None, "loss": 0.1}, {"m": "c", "steps": 7, "loss": 0.2}])
-    best = L.best_per(table, "m", ["steps", "loss"])
+    best = descent.best_per(table, "m", ["steps", "loss"])
     assert best.loc["a"].tolist() == [30, 0.1] and best.loc["b", "loss"] == 0.1 and best.loc["c", "steps"] == 7
-    assert L.log_grid(1e-4, 1e-2, 3) == (1e-4, 1e-3, 1e-2)
+    assert descent.log_grid(1e-4, 1e-2, 3) == (1e-4, 1e-3, 1e-2)
     with pytest.raises(ValueError, match="low"):
-        L.log_grid(0.0, 1.0, 3)
+        descent.log_grid(0.0, 1.0, 3)
 
 
 # --- surfaces and descent -------------------------------------------------------------------------
 def test_least_squares_quadratic_is_the_data_loss():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(50, 3)), rng.normal(size=50)
-    surface = L.Quadratic.least_squares(x, y)
+    surface = surfaces.Quadratic.least_squares(x, y)
     for w in rng.normal(size=(4, 3)):
-        assert L.evaluate(surface, w) == pytest.approx(0.5 * np.mean((x @ w - y) ** 2), rel=1e-5)
+        assert surfaces.evaluate(surface, w) == pytest.approx(0.5 * np.mean((x @ w - y) ** 2), rel=1e-5)
     np.testing.assert_allclose(surface.curvatures, np.linalg.eigvalsh(x.T @ x / 50))
 
 
 def test_surfaces():
-    q = L.Quadratic([1.0, 100.0])
+    q = surfaces.Quadratic([1.0, 100.0])
     assert q.condition_number == 100.0
-    assert L.evaluate(q, [[1.0, 1.0], [0.0, 0.1]]).tolist() == pytest.approx([50.5, 0.5])
-    r = L.Rosenbrock()
-    assert L.evaluate(r, [1.0, 1.0]) == 0.0 and L.evaluate(r, [0.0, 0.0]) == 1.0
+    assert surfaces.evaluate(q, [[1.0, 1.0], [0.0, 0.1]]).tolist() == pytest.approx([50.5, 0.5])
+    r = surfaces.Rosenbrock()
+    assert surfaces.evaluate(r, [1.0, 1.0]) == 0.0 and surfaces.evaluate(r, [0.0, 0.0]) == 1.0
     with pytest.raises(ValueError, match="positive definite"):
-        L.Quadratic([1.0, -1.0])
+        surfaces.Quadratic([1.0, -1.0])
     with pytest.raises(ValueError, match="symmetric"):
-        L.Quadratic(np.array([[1.0, 2.0], [0.0, 1.0]]))
+        surfaces.Quadratic(np.array([[1.0, 2.0], [0.0, 1.0]]))
 
 
 def test_descend_is_gradient_descent_in_closed_form():
-    q = L.Quadratic([1.0, 10.0])
-    path = L.descend(q, keras.optimizers.SGD(0.05), [1.0, 1.0], 20)
+    q = surfaces.Quadratic([1.0, 10.0])
+    path = descent.descend(q, keras.optimizers.SGD(0.05), [1.0, 1.0], 20)
     t = np.arange(21)[:, None]
     np.testing.assert_allclose(path, (1 - 0.05 * np.array([1.0, 10.0])) ** t, rtol=1e-5)
 
@@ -113,26 +113,27 @@ def test_descend_is_gradient_descent_in_closed_form():
                                   lambda **k: O.Adam(**k), lambda **k: O.RMSprop(**k)],
                          ids=["Momentum", "Rprop", "Adam", "RMSprop"])
 def test_sweep_rows_are_independent_runs(make):
-    surface, rates, start = L.Rosenbrock(), (1e-4, 3e-4, 1e-3), [-1.5, 2.0]
-    together = L.sweep(surface, make, rates, start, 40)
+    surface, rates, start = surfaces.Rosenbrock(), (1e-4, 3e-4, 1e-3), [-1.5, 2.0]
+    together = descent.sweep(surface, make, rates, start, 40)
     for i, lr in enumerate(rates):
-        np.testing.assert_allclose(together[:, i], L.descend(surface, make(learning_rate=lr), start, 40), rtol=1e-6)
+        np.testing.assert_allclose(together[:, i], descent.descend(surface, make(learning_rate=lr), start, 40), rtol=1e-6)
 
 
 def test_sweep_rejects_bad_rates():
     with pytest.raises(ValueError, match="positive"):
-        L.sweep(L.Rosenbrock(), O.Adam, [1e-3, -1.0], [0.0, 0.0], 3)
+        descent.sweep(surfaces.Rosenbrock(), O.Adam, [1e-3, -1.0], [0.0, 0.0], 3)
 
 
 def test_descend_on_jax():
     out = assert_ok(run_python("""
         import json, keras, numpy as np
         import keras_repro
-        from keras_repro import landscapes as L, optimizers as O
-        q = L.Quadratic([1.0, 10.0])
-        gd = L.descend(q, keras.optimizers.SGD(0.05), [1.0, 1.0], 20)
-        swept = L.sweep(q, lambda **k: O.Nesterov(momentum=0.5, **k), (0.01, 0.05), [1.0, 1.0], 15)
-        single = L.descend(q, O.Nesterov(0.05, 0.5), [1.0, 1.0], 15)
+        from keras_repro import optimizers as O
+        from keras_repro.measures import descent, surfaces
+        q = surfaces.Quadratic([1.0, 10.0])
+        gd = descent.descend(q, keras.optimizers.SGD(0.05), [1.0, 1.0], 20)
+        swept = descent.sweep(q, lambda **k: O.Nesterov(momentum=0.5, **k), (0.01, 0.05), [1.0, 1.0], 15)
+        single = descent.descend(q, O.Nesterov(0.05, 0.5), [1.0, 1.0], 15)
         print(json.dumps({"backend": keras.backend.backend(), "gd": gd.tolist(),
                           "gap": float(np.abs(swept[:, 1] - single).max())}))
     """, "jax"))
@@ -149,13 +150,13 @@ def _take(dataset, n):
 
 def test_batches_full_minibatch_and_sgd():
     x, y = np.arange(12, dtype="float32").reshape(6, 2), np.arange(6)
-    full = _take(L.batches(x, y, 6, seed=0), 2)
+    full = _take(descent.batches(x, y, 6, seed=0), 2)
     assert all(np.array_equal(b[1], y) for b in full)
-    epoch = _take(L.batches(x, y, 2, seed=0), 3)
+    epoch = _take(descent.batches(x, y, 2, seed=0), 3)
     assert sorted(np.concatenate([b[1] for b in epoch]).tolist()) == list(range(6))  # each example once per epoch
-    assert all(len(b[1]) == 1 for b in _take(L.batches(x, y, 1, seed=0), 4))
+    assert all(len(b[1]) == 1 for b in _take(descent.batches(x, y, 1, seed=0), 4))
     with pytest.raises(ValueError, match="batch_size"):
-        L.batches(x, y, 7, seed=0)
+        descent.batches(x, y, 7, seed=0)
 
 
 def test_recorders_in_fit():
@@ -163,17 +164,17 @@ def test_recorders_in_fit():
     y = x.sum(axis=1, keepdims=True)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
     model.compile(keras.optimizers.SGD(0.1), "mse")
-    weights, timer, losses = L.WeightRecorder(max_steps=5), L.StepTimer(), L.LossPerStep(stop_below=None)
-    model.fit(L.batches(x, y, 16, seed=0), steps_per_epoch=1, epochs=5, shuffle=False,
+    weights, timer, losses = descent.WeightRecorder(max_steps=5), descent.StepTimer(), descent.LossPerStep(stop_below=None)
+    model.fit(descent.batches(x, y, 16, seed=0), steps_per_epoch=1, epochs=5, shuffle=False,
               callbacks=[weights, timer, losses], verbose=0)
     assert weights.trajectory.shape == (6, 4) and np.all(weights.trajectory[0] == 0)
-    np.testing.assert_allclose(weights.trajectory[-1], L.flat_weights(model))
+    np.testing.assert_allclose(weights.trajectory[-1], descent.flat_weights(model))
     assert len(timer.seconds) == 5 and min(timer.seconds) > 0
     assert len(losses.losses) == 5 and losses.losses[-1] < losses.losses[0]
-    stopper = L.LossPerStep(stop_below=losses.losses[2])
+    stopper = descent.LossPerStep(stop_below=losses.losses[2])
     model2 = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
     model2.compile(keras.optimizers.SGD(0.1), "mse")
-    model2.fit(L.batches(x, y, 16, seed=0), steps_per_epoch=1, epochs=5, shuffle=False, callbacks=[stopper], verbose=0)
+    model2.fit(descent.batches(x, y, 16, seed=0), steps_per_epoch=1, epochs=5, shuffle=False, callbacks=[stopper], verbose=0)
     assert len(stopper.losses) == 3
 
 
@@ -224,16 +225,16 @@ def test_momentum_grids_give_every_method_the_same_budget():
 
 
 def test_numpy_heavy_ball_matches_the_optimisers():
-    q = L.Quadratic([1.0, 10.0])
+    q = surfaces.Quadratic([1.0, 10.0])
     start = np.array([-1.0, 1.0])
     stale = momentum_methods.heavy_ball(q.hessian, start, 0.005, 0.8, 30, stale=True)
-    np.testing.assert_allclose(stale, L.descend(q, O.Momentum(0.005, 0.8), start, 30), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(stale, descent.descend(q, O.Momentum(0.005, 0.8), start, 30), rtol=1e-5, atol=1e-7)
     fresh = momentum_methods.heavy_ball(q.hessian, start, 0.005, 0.8, 30, stale=False)
-    np.testing.assert_allclose(fresh, L.descend(q, O.Nesterov(0.005, 0.8), start, 30), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fresh, descent.descend(q, O.Nesterov(0.005, 0.8), start, 30), rtol=1e-5, atol=1e-7)
 
 
 def test_describe_path_and_best_rows():
-    q = L.Quadratic([1.0, 100.0])
+    q = surfaces.Quadratic([1.0, 100.0])
     path = np.array([[-1.0, 1.0], [-0.5, -0.5], [-0.1, 0.1], [0.0, 0.0]])
     summary = momentum_methods.describe_path(q, path, 1e-6)
     assert summary["steps_to_tolerance"] == 3 and summary["steep_overshoot"] == pytest.approx(0.5)
@@ -264,9 +265,9 @@ def test_momentum_rules():
 
 # --- adaptive_steps and adam_sweep ---------------------------------------------------------------------
 def test_effective_rates_rebuild_rmsprop_state():
-    q = L.Quadratic([1.0, 100.0])
+    q = surfaces.Quadratic([1.0, 100.0])
     optimizer = O.RMSprop(0.01)
-    path = L.descend(q, optimizer, [1.0, 1.0], 12)
+    path = descent.descend(q, optimizer, [1.0, 1.0], 12)
     rebuilt = adaptive_steps.effective_rates(q, path, 12, 0.01, 0.9, 1e-7)
     # the last factor of the geometric mean is the optimiser's own final state
     final = 0.01 / np.sqrt(keras.ops.convert_to_numpy(optimizer.mean_squares[0]) + 1e-7)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import keras_repro  # noqa: F401
-from keras_repro.claims import NOT_REPRODUCED, REPRODUCED, evaluate
 from keras_repro.models import vgg
+from keras_repro.suite.claims import NOT_REPRODUCED, REPRODUCED, evaluate
 from reproductions import alexnet as alexnet_repro
 from reproductions import conv_arithmetic, lenet, vanishing_gradients, vgg_progressive
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import keras_repro  # noqa: F401
-from keras_repro.claims import NOT_REPRODUCED, REPRODUCED, evaluate
-from keras_repro.config import ConfigError, make_config
+from keras_repro.measures.flops import layer_multiply_adds, multiply_adds
 from keras_repro.models import googlenet, resnet, trainable_parameters, vgg16
-from keras_repro.models.flops import layer_multiply_adds, multiply_adds
+from keras_repro.suite.claims import NOT_REPRODUCED, REPRODUCED, evaluate
+from keras_repro.suite.config import ConfigError, make_config
 from reproductions import architecture_sizes, googlenet_inception, resnet_degradation, resnext_cardinality
 
 

@@ -9,6 +9,7 @@ A spec string names a source: ``digits``, ``faces``, ``shapes``, ``tfds:NAME`` (
 as ``mnist``), ``folder:/path``. See ``docs/data.md``. Importing this package does not import
 TensorFlow; ``make_datasets`` and the folder/tfds sources do, when called.
 """
+from keras_repro.data.batches import first_batch, iterate_batches, len_batches, relabel, repeat
 from keras_repro.data.embedded import PHOTOS, load_photo, load_photos, random_crops
 from keras_repro.data.pipeline import DatasetInfo, make_datasets
 from keras_repro.data.sources import (
@@ -18,7 +19,7 @@ from keras_repro.data.sources import (
 from keras_repro.data.synthetic import SHAPE_KINDS, Shapes, make_shapes
 
 __all__ = [
-    "ArrayData", "DataError", "DataUnavailable", "DatasetInfo", "EMBEDDED", "PHOTOS", "SHAPE_KINDS", "Shapes",
+    "ArrayData", "DataError", "first_batch", "iterate_batches", "len_batches", "relabel", "repeat", "DataUnavailable", "DatasetInfo", "EMBEDDED", "PHOTOS", "SHAPE_KINDS", "Shapes",
     "SourceEntry", "Spec", "SpecError", "list_sources", "load_arrays", "load_photo", "load_photos",
     "make_datasets", "make_shapes", "parse_spec", "random_crops",
 ]

@@ -1,7 +1,6 @@
 """Model builders in the style of ``keras.applications``: plain functions returning functional models."""
 from keras_repro.models.basic import mlp, sigmoid_sum  # noqa: F401
 from keras_repro.models.alexnet import alexnet  # noqa: F401,E402
-from keras_repro.models.gradients import layer_gradient_norms  # noqa: F401,E402
 from keras_repro.models._common import inference_copy, trainable_parameters  # noqa: F401,E402
 from keras_repro.models.lenet import lenet5  # noqa: F401,E402
 from keras_repro.models.googlenet import googlenet, inception_block  # noqa: F401,E402

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from keras_repro.activations import heaviside
-from keras_repro.training import full_batch_fit
+from keras_repro.suite.runtime import full_batch_fit
 
 TRUTH_TABLES = {
     "NOT": (lambda a: 1 - a, 1),

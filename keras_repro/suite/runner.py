@@ -19,11 +19,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from keras_repro import claims as claims_mod
-from keras_repro import provenance, results
-from keras_repro.config import ReproConfig, make_config
-from keras_repro.registry import Reproduction
-from keras_repro.training import Runtime
+from keras_repro.suite import claims as claims_mod
+from keras_repro.suite import provenance, results
+from keras_repro.suite.config import ReproConfig, make_config
+from keras_repro.suite.registry import Reproduction
+from keras_repro.suite.runtime import Runtime
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # plots are files; never open a window
 

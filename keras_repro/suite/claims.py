@@ -209,7 +209,7 @@ class Claim:
 
     def __post_init__(self):
         if not isinstance(self.rule, Rule):
-            raise TypeError(f"claim {self.id}: rule must be a keras_repro.claims.Rule, got {self.rule!r}")
+            raise TypeError(f"claim {self.id}: rule must be a keras_repro.suite.claims.Rule, got {self.rule!r}")
 
 
 @dataclass

@@ -13,8 +13,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from keras_repro.claims import Claim
-from keras_repro.config import ReproConfig
+from keras_repro.suite.claims import Claim
+from keras_repro.suite.config import ReproConfig
 
 
 class UnknownReproduction(LookupError):
