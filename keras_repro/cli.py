@@ -137,7 +137,10 @@ def show(name: str, results_dir: Path):
               help="Override a config field (repeatable), e.g. --set epochs=5 --set widths=8,16.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Results folder; each run goes to OUT/NAME/<run_id>/.")
-def run(names, run_all, profile, backend, seed, settings, out):
+@click.option("--dry-run", is_flag=True, help="Build the profile's config, data pipeline and full-size models, run a "
+              "few batches of every training step, judge nothing (data of the real shape stand in for an absent "
+              "tfds dataset). E.g. --profile full --dry-run before a long GPU run.")
+def run(names, run_all, profile, backend, seed, settings, out, dry_run):
     """Run reproductions and print a verdict per claim.
 
     \b
@@ -145,6 +148,7 @@ def run(names, run_all, profile, backend, seed, settings, out):
       repro run xor
       repro run xor universal_approximation --profile smoke
       repro run vgg_progressive --set dataset=tfds:cifar10 --profile full --backend jax
+      repro run --all --profile full --dry-run
     """
     try:
         _env.select_backend(backend)
@@ -163,7 +167,7 @@ def run(names, run_all, profile, backend, seed, settings, out):
     try:
         overrides = config_mod.parse_overrides(settings)
         for repro in repros:  # validate everything before running anything
-            config_mod.make_config(repro.config, profile, overrides)
+            config_mod.make_config(repro.config, profile, overrides, dry_run=dry_run)
         results.check_writable(out)
     except (config_mod.ConfigError, results.ResultsError) as exc:
         _fail(str(exc), 2 if isinstance(exc, config_mod.ConfigError) else 1)
@@ -176,7 +180,8 @@ def run(names, run_all, profile, backend, seed, settings, out):
         click.secho(f"== {repro.name}: {repro.title} ({profile} profile, seed {seed})", bold=True, err=True)
         try:
             outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
-                                              log=lambda m: click.echo(m, err=True), command=sys.argv)
+                                              log=lambda m: click.echo(m, err=True), command=sys.argv,
+                                              dry_run=dry_run)
         except KeyboardInterrupt as exc:
             click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
                        err=True)
@@ -185,6 +190,9 @@ def run(names, run_all, profile, backend, seed, settings, out):
             failed.append(repro.name)
             click.secho(f"{repro.name} failed: {exc.__class__.__name__}: {exc} ({_recorded(exc)})", fg="red", err=True)
             continue
+        if outcome.unavailable:
+            click.secho(f"{repro.name}: dataset unavailable, claims inconclusive: {outcome.unavailable}",
+                        fg="yellow", err=True)
         click.echo(f"   results: {outcome.path}  ({outcome.seconds:.1f} s)", err=True)
         rows += [(repro.name, c) for c in outcome.claims]
     if rows:
@@ -211,13 +219,13 @@ def _print_verdicts(rows):
     colours = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
     click.echo("")
     name_w = max(len(n) for n, _ in rows)
-    click.echo(f"{'reproduction':<{name_w}}  claim   {'verdict':<15} measured")
+    click.echo(f"{'reproduction':<{name_w}}  claim   {'verdict':<15} {'reason':<20} measured")
     for name, c in rows:
-        measured = c.measured_text()
+        measured = c.measured_text() or c.note
         if len(measured) > 90:
             measured = measured[:87] + "..."
         click.echo(f"{name:<{name_w}}  {c.claim_id:<7} " + click.style(f"{c.verdict:<15}", fg=colours.get(c.verdict))
-                   + f" {measured}")
+                   + f" {c.reason:<20} {measured}")
 
 
 @main.command()

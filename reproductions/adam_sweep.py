@@ -55,6 +55,8 @@ class Config(ReproConfig):
         "full": {"learning_rates": (1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2), "seeds": 5,
                  "lenet_epochs": 30, "mlp_epochs": 60},
     }
+    DRY_RUN = {"learning_rates": (3e-4, 1e-3), "seeds": 1, "lenet_epochs": 1, "mlp_epochs": 1, "compare_steps": 5,
+               "early_steps": 5}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -56,6 +56,7 @@ class Config(ReproConfig):
         "full": {"steps": 3000, "learning_rates": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
                  "lr_count": 31, "max_steps": 100000, "features": 16},
     }
+    DRY_RUN = {"steps": 20, "learning_rates": (1e-3, 1e-2), "lr_count": 3, "max_steps": 50}  # --dry-run: budgets only
 
 
 CLAIMS = [

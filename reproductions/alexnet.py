@@ -58,6 +58,7 @@ class Config(ReproConfig):
     PROFILES = {"smoke": {"epochs": 1, "width_multiplier": 0.0625},
                 "full": {"dataset": "tfds:imagenet2012", "image_size": 224, "width_multiplier": 1.0, "epochs": 90,
                          "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.01, "flip": True}}
+    DRY_RUN = {"epochs": 1, "batch_size": 8}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -49,6 +49,7 @@ class Config(ReproConfig):
     linear_learning_rate: float = 1e-2
     PROFILES = {"smoke": {"bottlenecks": (2, 8), "epochs": 3, "linear_steps": 50},
                 "full": {"epochs": 500, "linear_steps": 20000}}
+    DRY_RUN = {"epochs": 1, "linear_steps": 20}  # --dry-run: budgets only
 
     def __post_init__(self):
         if len(self.bottlenecks) < 2 or list(self.bottlenecks) != sorted(set(self.bottlenecks)) or \

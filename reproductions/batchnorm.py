@@ -62,6 +62,7 @@ class Config(ReproConfig):
     ema_passes: int = 25            # passes over the training set for the EMA comparison
     PROFILES = {"smoke": {"max_steps": 200, "seeds": 1, "target": 0.5},
                 "full": {"max_steps": 20000, "seeds": 10, "target": 0.95}}
+    DRY_RUN = {"max_steps": 40, "seeds": 2, "eval_every": 1}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -46,6 +46,7 @@ class Config(ReproConfig):
                           "filters": (1, 3)},
                 "full": {"sides": tuple(range(3, 65)), "kernels": (1, 2, 3, 4, 5, 7, 9, 11),
                          "paddings": (0, 1, 2, 3, 4, 5), "strides": (1, 2, 3, 4, 5)}}
+    DRY_RUN = {"sides": (3, 8, 64), "kernels": (1, 3), "paddings": (0, 1), "strides": (1, 2)}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -30,6 +30,7 @@ class Config(ReproConfig):
     learning_rate: float = 0.01
     grid: int = 200
     PROFILES = {"smoke": {"samples": 600, "epochs": 3, "grid": 60}, "full": {"samples": 20000, "epochs": 100}}
+    DRY_RUN = {"epochs": 1, "grid": 60}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -56,6 +56,7 @@ class Config(ReproConfig):
     mc_samples: int = 100_000
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 4, "mc_samples": 2000},
                 "full": {"epochs": 60, "seeds": 10, "mc_samples": 1_000_000}}
+    DRY_RUN = {"epochs": 1, "seeds": 2, "mc_samples": 1000}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -56,6 +56,7 @@ class Config(ReproConfig):
         "full": {"timing_sizes": tuple(2 ** k for k in range(10, 21)), "timing_rounds": 9, "timing_steps": 9,
                  "noise_steps": 1000, "zigzag_steps": 300},
     }
+    DRY_RUN = {"timing_sizes": (1024, 2048, 4096, 8192), "timing_rounds": 1, "timing_steps": 2, "noise_steps": 20, "zigzag_steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

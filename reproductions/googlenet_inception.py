@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import load_arrays
+from keras_repro.data import iterate_batches, make_datasets, relabel
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.measures.gradients import layer_gradient_norms
 from keras_repro.models import googlenet
@@ -43,6 +43,7 @@ EARLY_LAYERS = ("conv1_7x7", "conv2_3x3_reduce", "conv2_3x3")
 @dataclass
 class Config(ReproConfig):
     dataset: str = "digits"
+    data_dir: str = ""              # tensorflow-datasets data directory with prepared data ("" = tfds's own)
     image_size: int = 96
     width_multiplier: float = 0.25
     epochs: int = 15
@@ -56,6 +57,7 @@ class Config(ReproConfig):
                           "train_without_aux": False},
                 "full": {"dataset": "tfds:imagenette", "image_size": 224, "width_multiplier": 1.0, "epochs": 30,
                          "seeds": 3}}
+    DRY_RUN = {"epochs": 1, "seeds": 1, "probe_batches": 1, "batch_size": 8}  # --dry-run: budgets only
 
 
 CLAIMS = [
@@ -143,30 +145,30 @@ def run(ctx):
     ctx.progress(f"parameters {with_red['parameters']:,} with 1×1 reductions, {without['parameters']:,} without; "
                  f"multiply-adds {with_red['multiply_adds'] / 1e9:.2f}G vs {without['multiply_adds'] / 1e9:.2f}G")
 
-    data = load_arrays(cfg.dataset, image_size=cfg.image_size, channels=3, seed=ctx.seed,
-                       max_examples=cfg.max_examples or None)
-    x_train, x_test = (data.x_train / 255.0).astype("float32"), (data.x_test / 255.0).astype("float32")
-    y_train = data.y_train
-    ctx.progress(f"{cfg.dataset}: {len(y_train)} training, {len(data.y_test)} test images, "
+    # streamed through the input pipeline (images of any size, e.g. Imagenette): whole images rescaled, x / 255
+    train_ds, eval_ds, info = make_datasets(cfg.dataset, image_size=cfg.image_size, batch_size=cfg.batch_size,
+                                            seed=ctx.seed_for(1), augment="none", channels=3, normalize=False,
+                                            flip=False, max_examples=cfg.max_examples or None,
+                                            data_dir=cfg.data_dir or None)
+    y_test = np.concatenate([y for _, y in iterate_batches(eval_ds)])
+    three_heads = relabel(train_ds, lambda y: (y, y, y))  # the main and the two auxiliary classifiers
+    ctx.progress(f"{info.name}: {info.train_count} training, {info.eval_count} test images, "
                  f"{cfg.image_size}×{cfg.image_size}×3")
     grads, accuracy = [], []
+    probes = list(iterate_batches(train_ds, limit=cfg.probe_batches))
     for seed in range(cfg.seeds):
-        rng = np.random.default_rng(ctx.seed_for(seed, 1))
-        probes = [(x_train[idx], y_train[idx]) for idx in
-                  (rng.choice(len(y_train), min(cfg.batch_size, len(y_train)), replace=False)
-                   for _ in range(cfg.probe_batches))]
         for aux in (False, True) if cfg.train_without_aux else (True,):
             with ctx.scope():
-                model = build(cfg, data.num_classes, aux, ctx.seed_for(seed, 2))
+                model = build(cfg, info.num_classes, aux, ctx.seed_for(seed, 2))
             if aux:
                 grads += [{**r, "seed": seed} for r in gradient_rows(model, probes, "at initialisation")]
-            ctx.fit(model, x_train, [y_train] * 3, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True,
+            ctx.fit(model, three_heads, epochs=cfg.epochs,
                     label=f"{'with' if aux else 'without'} auxiliary losses, seed {seed}")
             if aux:
                 grads += [{**r, "seed": seed} for r in gradient_rows(model, probes, "after training with aux")]
-            main_probs = keras.ops.convert_to_numpy(model.predict(x_test, batch_size=256, verbose=0)[0])
+            main_probs = keras.ops.convert_to_numpy(model.predict(eval_ds, verbose=0)[0])
             accuracy.append({"seed": seed, "auxiliary_losses": aux, "epochs": cfg.epochs,
-                             "main_test_accuracy": float((main_probs.argmax(1) == data.y_test).mean())})
+                             "main_test_accuracy": float((main_probs.argmax(1) == y_test[:len(main_probs)]).mean())})
             ctx.progress(f"seed {seed}, {'with' if aux else 'without'} auxiliary losses: main-head test accuracy "
                          f"{accuracy[-1]['main_test_accuracy']:.3f}")
     grads, accuracy = pd.DataFrame(grads), pd.DataFrame(accuracy)

@@ -43,6 +43,7 @@ class Config(ReproConfig):
     datasets: int = 3
     zero_tol: float = 1e-3
     PROFILES = {"smoke": {"steps": 100, "datasets": 1}, "full": {"steps": 10000, "datasets": 20}}
+    DRY_RUN = {"steps": 20, "datasets": 2}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -47,6 +47,7 @@ class Config(ReproConfig):
     seeds: int = 3
     PROFILES = {"smoke": {"half_width": 20.0, "lambda_count": 11, "epochs": 2, "repeats": 2, "seeds": 1},
                 "full": {"half_width": 1000.0, "lambda_count": 1001, "epochs": 60, "seeds": 10}}
+    DRY_RUN = {"lambda_count": 11, "epochs": 1, "seeds": 2}  # --dry-run: budgets only
 
 
 CLAIMS = [

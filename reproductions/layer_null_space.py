@@ -36,6 +36,7 @@ class Config(ReproConfig):
     steps: int = 500
     perturbation_scale: float = 3.0
     PROFILES = {"smoke": {"steps": 50}, "full": {"steps": 2000}}
+    DRY_RUN = {"steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

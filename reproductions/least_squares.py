@@ -36,6 +36,7 @@ class Config(ReproConfig):
     wide_examples: int = 20
     wide_features: int = 50
     PROFILES = {"smoke": {"examples": 100, "gd_steps": 300}, "full": {"examples": 5000, "gd_steps": 10000}}
+    DRY_RUN = {"gd_steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

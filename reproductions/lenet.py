@@ -34,6 +34,7 @@ class Config(ReproConfig):
     activation: str = "tanh"
     subsampling: str = "average"
     PROFILES = {"smoke": {"epochs": 1}, "full": {"dataset": "tfds:mnist", "epochs": 20, "batch_size": 128}}
+    DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
 
 CLAIMS = [

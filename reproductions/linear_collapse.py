@@ -32,6 +32,7 @@ class Config(ReproConfig):
     steps: int = 3000
     learning_rate: float = 0.003
     PROFILES = {"smoke": {"samples": 200, "steps": 100}, "full": {"samples": 5000, "steps": 10000}}
+    DRY_RUN = {"steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -47,6 +47,7 @@ class Config(ReproConfig):
     learning_rate: float = 2e-3     # Adam
     PROFILES = {"smoke": {"train": 256, "test": 128, "epochs": 1},
                 "full": {"image_size": 64, "train": 20000, "test": 4000, "epochs": 60}}
+    DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
 
 CLAIMS = [

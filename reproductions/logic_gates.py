@@ -27,6 +27,7 @@ class Config(ReproConfig):
     steps: int = 1000
     learning_rate: float = 0.1
     PROFILES = {"smoke": {"seeds": 2, "steps": 200}, "full": {"seeds": 50, "steps": 3000}}
+    DRY_RUN = {"seeds": 2, "steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -66,6 +66,8 @@ class Config(ReproConfig):
                  "rosenbrock_steps": 50000, "network_steps": 2000,
                  "network_lrs": (0.01, 0.0178, 0.0316, 0.0562, 0.1, 0.178, 0.316, 0.562, 1.0, 1.78, 3.16, 5.62, 10.0)},
     }
+    DRY_RUN = {"momentum_lr_count": 3, "momenta": (0.5, 0.9), "max_steps": 50, "rosenbrock_steps": 50,
+               "network_steps": 20, "network_lrs": (0.1, 1.0)}  # --dry-run: budgets only
 
 
 CLAIMS = [

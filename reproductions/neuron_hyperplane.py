@@ -29,6 +29,7 @@ class Config(ReproConfig):
     points_per_neuron: int = 5000
     PROFILES = {"smoke": {"dimensions": (2, 10), "neurons_per_dimension": 3, "points_per_neuron": 500},
                 "full": {"neurons_per_dimension": 100, "points_per_neuron": 20000}}
+    DRY_RUN = {"neurons_per_dimension": 2, "points_per_neuron": 200}  # --dry-run: budgets only
 
 
 CLAIMS = [

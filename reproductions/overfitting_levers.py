@@ -56,6 +56,7 @@ class Config(ReproConfig):
     PROFILES = {"smoke": {"widths": (8, 64), "epochs": 2, "repeats": 2, "seeds": 1, "aug_epochs": 2,
                           "aug_passes_per_epoch": 1, "es_epochs": 4, "patience": 1},
                 "full": {"epochs": 60, "seeds": 10, "aug_epochs": 60, "es_epochs": 300}}
+    DRY_RUN = {"epochs": 1, "seeds": 2, "aug_epochs": 1, "es_epochs": 2}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -49,6 +49,7 @@ class Config(ReproConfig):
                           "input_sizes": (64, 96)},
                 "full": {"dataset": "tfds:cifar10", "width_multiplier": 1.0, "epochs": 60, "batch_size": 128,
                          "learning_rate": 0.1, "seeds": 3}}
+    DRY_RUN = {"epochs": 1, "seeds": 1, "batch_size": 32}  # --dry-run: budgets only
 
     def __post_init__(self):
         if len(self.depths) != 2 or self.depths[0] >= self.depths[1]:

@@ -54,6 +54,7 @@ class Config(ReproConfig):
     PROFILES = {"smoke": {"depth": 26, "width_multiplier": 0.125, "epochs": 1, "seeds": 1, "max_examples": 128},
                 "full": {"dataset": "tfds:cifar10", "width_multiplier": 1.0, "cardinality": 32, "base_width": 4,
                          "epochs": 60, "batch_size": 128, "learning_rate": 0.1, "seeds": 3}}
+    DRY_RUN = {"epochs": 1, "seeds": 1, "batch_size": 32}  # --dry-run: budgets only
 
     def __post_init__(self):
         if self.depth not in (26, 50, 101, 152):

@@ -40,6 +40,7 @@ class Config(ReproConfig):
     learning_rate: float = 2e-3     # Adam
     PROFILES = {"smoke": {"train": 128, "test": 64, "epochs": 1},
                 "full": {"image_size": 64, "train": 10000, "test": 2000, "epochs": 40}}
+    DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -46,6 +46,7 @@ class Config(ReproConfig):
     PROFILES = {"smoke": {"patches": 256, "epochs": 1, "width_multiplier": 0.25, "test_photos": ("chelsea",),
                           "max_side": 256},
                 "full": {"patches": 40000, "epochs": 50, "max_side": 2000}}
+    DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
     def __post_init__(self):
         unknown = [p for p in self.test_photos if p not in COLOUR_PHOTOS]

@@ -34,6 +34,7 @@ class Config(ReproConfig):
     learning_rate: float = 0.01
     PROFILES = {"smoke": {"units": (1, 4), "points": 100, "steps": 100},
                 "full": {"units": (1, 2, 4, 8, 16, 32, 64, 128, 256), "steps": 20000}}
+    DRY_RUN = {"steps": 20}  # --dry-run: budgets only
 
 
 TARGETS = {

@@ -46,6 +46,7 @@ class Config(ReproConfig):
     probe_size: int = 256
     PROFILES = {"smoke": {"depth": 10, "width": 16, "activations": ("sigmoid", "relu"), "epochs": 2},
                 "full": {"dataset": "tfds:mnist", "depth": 20, "width": 256, "epochs": 50}}
+    DRY_RUN = {"epochs": 1, "probe_size": 32}  # --dry-run: budgets only
 
 
 def _epochs_rule(m):

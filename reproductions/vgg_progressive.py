@@ -79,6 +79,7 @@ class Config(ReproConfig):
                 "full": {"dataset": "tfds:cifar10", "channels": 3, "flip": True, "width_multiplier": 1.0,
                          "epochs_per_depth": 20, "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.01,
                          "backbone_epochs": 5}}
+    DRY_RUN = {"epochs_per_depth": 1, "backbone_epochs": 1, "batch_size": 16}  # --dry-run: budgets only
 
 
 def _degrades_less(m):

@@ -39,6 +39,7 @@ class Config(ReproConfig):
     learning_rate: float = 0.1
     PROFILES = {"smoke": {"seeds": 2, "neuron_steps": 100, "network_steps": 200},
                 "full": {"seeds": 100, "network_steps": 5000}}
+    DRY_RUN = {"seeds": 2, "network_steps": 20, "neuron_steps": 20}  # --dry-run: budgets only
 
 
 CLAIMS = [

@@ -68,7 +68,7 @@ def test_completed_run_folder_has_claims_tables_and_provenance(fake, tmp_path):
         assert key in info, key
     assert info["seed"] == 3 and info["config"]["value"] == 1.5 and info["packages"]["keras"]
     claims = pd.read_csv(outcome.path / "claims.csv")
-    assert list(claims.columns[:4]) == ["claim_id", "verdict", "measured", "rule"]
+    assert list(claims.columns[:5]) == ["claim_id", "verdict", "reason", "measured", "rule"]
     assert dict(zip(claims.claim_id, claims.verdict)) == {"C0.1": "reproduced", "C0.2": "not reproduced"}
     assert (outcome.path / "numbers.csv").exists() and (outcome.path / "numbers.md").exists()
     assert "run.json" in (outcome.path / "numbers.md").read_text()

@@ -88,7 +88,7 @@ def _Relabelled(inner, fn):  # noqa: N802  (a class factory: importing this modu
 
         def __getitem__(self, index):
             x, y = inner[index]
-            return x, np.asarray(fn(np.asarray(y)))
+            return x, fn(np.asarray(y))
 
         def on_epoch_end(self):
             if hasattr(inner, "on_epoch_end"):
@@ -119,3 +119,48 @@ def _Repeated(inner):  # noqa: N802
             return inner[i]
 
     return Repeated()
+
+
+def endless_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int):
+    """An endless stream of ``(x, y)`` batches for ``fit(..., steps_per_epoch=steps)``.
+
+    ``batch_size == len(x)``: every batch is the whole data set. Smaller: the examples are reshuffled
+    on every pass (seeded) and cut into batches, dropping the remainder. A ``tf.data`` pipeline where
+    TensorFlow imports (the reference runs' batch order), else a NumPy ``PyDataset``.
+    """
+    n = len(x)
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be in [1, {n}]. Received: batch_size={batch_size}")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return _ShuffledBatches(np.asarray(x), np.asarray(y), batch_size, seed)
+    if batch_size == n:
+        return tf.data.Dataset.from_tensors((x, y)).repeat()
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    return data.repeat().batch(batch_size, drop_remainder=True)
+
+
+def _ShuffledBatches(x, y, batch_size, seed):  # noqa: N802
+    class ShuffledBatches(_py_dataset()):
+        """Pass ``p`` is ``default_rng([seed, p]).permutation(n)`` cut into whole batches."""
+
+        def __init__(self):
+            super().__init__()
+            self._per_pass = len(x) // batch_size
+            self._order_pass, self._order = -1, None
+
+        @property
+        def num_batches(self):
+            return None
+
+        def __getitem__(self, index):
+            pass_, i = divmod(index, self._per_pass)
+            if len(x) == batch_size:
+                return x, y
+            if pass_ != self._order_pass:
+                self._order_pass, self._order = pass_, np.random.default_rng([seed, pass_]).permutation(len(x))
+            chosen = self._order[i * batch_size:(i + 1) * batch_size]
+            return x[chosen], y[chosen]
+
+    return ShuffledBatches()

@@ -187,7 +187,9 @@ def _numpy_datasets(spec: Spec, *, image_size, batch_size, seed, augment, channe
                            unreadable=sorted(folder.skipped), unreadable_reasons=dict(folder.skipped),
                            cached={"train": False, "eval": False})
         return train, evaluation, info
-    if spec.kind not in ("embedded", "synthetic"):
+    from keras_repro.data.mock import active_examples
+
+    if spec.kind not in ("embedded", "synthetic") and not (spec.kind == "tfds" and active_examples() is not None):
         raise DataUnavailable(f"{spec} is read through tf.data and needs TensorFlow (pip install tensorflow); "
                               f"without it, the in-memory sources and image folders work: {', '.join(EMBEDDED)}, "
                               f"folder:PATH")

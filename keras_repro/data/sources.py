@@ -154,6 +154,34 @@ def limit_train(data: ArrayData, max_examples: int | None, seed: int) -> ArrayDa
                      data.name, data.extras)
 
 
+def _mock_examples() -> int | None:
+    from keras_repro.data.mock import active_examples
+
+    return active_examples()
+
+
+def check_available(spec: str | Spec, data_dir: str | os.PathLike | None = None) -> None:
+    """Raise :class:`DataUnavailable` (one sentence) when ``spec``'s data cannot be had here; cheap.
+
+    Embedded and synthetic sources are always here; a folder needs ``train/``; a tfds dataset needs
+    TensorFlow and tensorflow-datasets, and either prepared data or a network to download it from.
+    """
+    parsed = parse_spec(spec)
+    if parsed.kind == "folder":
+        if not (parsed.path / "train").is_dir():
+            raise DataUnavailable(f"{parsed} has no train/ folder (expected train/<class>/*.jpg); "
+                                  f"{embedded_alternatives()}")
+    elif parsed.kind == "tfds" and _mock_examples() is None:
+        from keras_repro.data.mock import tensorflow_datasets_usable
+
+        if not tensorflow_datasets_usable():
+            raise DataUnavailable(f"{parsed} is read with tensorflow-datasets, which needs TensorFlow "
+                                  f"(pip install tensorflow tensorflow-datasets); {embedded_alternatives()}")
+        from keras_repro.data.tfds_source import check_obtainable
+
+        check_obtainable(parsed.name, data_dir)
+
+
 def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int | None = None, *,
                 seed: int = 0, test_fraction: float = 0.2, data_dir: str | os.PathLike | None = None,
                 max_examples: int | None = None) -> ArrayData:
@@ -179,6 +207,15 @@ def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int |
 
         shapes = make_shapes(1500, image_size or 32, seed=seed, channels=channels or 1)
         data = _finish(shapes.images, shapes.labels, shapes.class_names, str(parsed), **options)
+    elif parsed.kind == "tfds" and _mock_examples() is not None:
+        from keras_repro.data.mock import mock_arrays
+
+        data = mock_arrays(parsed, _mock_examples(), seed)
+        x_train, x_test = data.x_train, data.x_test
+        if image_size is not None:
+            x_train, x_test = _arrays.resize_images(x_train, image_size), _arrays.resize_images(x_test, image_size)
+        data = ArrayData(_arrays.convert_channels(x_train, channels), data.y_train,
+                         _arrays.convert_channels(x_test, channels), data.y_test, data.class_names, data.name)
     elif parsed.kind == "tfds":
         from keras_repro.data.tfds_source import load_tfds_arrays
 

@@ -76,6 +76,25 @@ def _unavailable(name: str, where: str, why: str) -> DataUnavailable:
                            f"{embedded_alternatives()}")
 
 
+def check_obtainable(name: str, data_dir: str | os.PathLike | None = None) -> None:
+    """Raise :class:`DataUnavailable` unless ``name`` is prepared under ``data_dir`` or can be downloaded."""
+    with _quiet_tfds() as tfds:
+        try:
+            builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir), try_gcs=False)
+        except tfds.core.registered.DatasetNotFoundError:
+            raise DataUnavailable(f"tensorflow-datasets has no dataset {name!r}; "
+                                  f"{embedded_alternatives()}") from None
+        if builder.is_prepared():
+            return
+        where = os.fspath(data_dir) if data_dir is not None else str(getattr(builder, "_data_dir_root", builder.data_dir))
+        if name.startswith("imagenet2012"):
+            manual = os.path.join(where, "downloads", "manual")
+            if not os.path.isdir(manual) or not os.listdir(manual):
+                raise _unavailable(name, where, "its manual download is missing")
+        if not network_available():
+            raise _unavailable(name, where, "cannot be downloaded (no network)")
+
+
 def tfds_builder(name: str, data_dir: str | os.PathLike | None = None, download: bool = True):
     """A prepared tfds builder for ``name``: downloaded and prepared if needed and possible."""
     with _quiet_tfds() as tfds:

@@ -243,17 +243,11 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int):
 
     ``batch_size == len(x)``: every batch is the whole data set (gradient descent). Smaller: the
     examples are reshuffled every epoch and cut into batches (stochastic for 1, minibatch for
-    ``1 ≪ M ≪ N``). A ``tf.data`` pipeline; Keras reads it on every backend.
+    ``1 ≪ M ≪ N``). See :func:`keras_repro.data.batches.endless_batches` (tf.data or NumPy).
     """
-    import tensorflow as tf
+    from keras_repro.data.batches import endless_batches
 
-    n = len(x)
-    if not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size must be in [1, {n}]. Received: batch_size={batch_size}")
-    if batch_size == n:
-        return tf.data.Dataset.from_tensors((x, y)).repeat()
-    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    return data.repeat().batch(batch_size, drop_remainder=True)
+    return endless_batches(x, y, batch_size, seed=seed)
 
 
 def flat_weights(model: keras.Model) -> np.ndarray:

@@ -5,9 +5,10 @@ objects built from comparisons (``at_least("speedup", 3.0)``) so that the text s
 generated from the very object that decides the verdict: what you read is what was applied. Rules are
 declared at module level, next to the reproduction, i.e. fixed before any run.
 
-Verdicts: ``reproduced``, ``not reproduced``, ``inconclusive``. ``inconclusive`` is given only on the
-``smoke`` profile (too small to judge; the rule's outcome is still recorded) or when the reproduction
-says a required dataset is absent.
+Verdicts: ``reproduced``, ``not reproduced``, ``inconclusive``, each with a ``reason`` from a fixed
+vocabulary (``REASONS``). ``inconclusive`` is given on the ``smoke`` profile (too small to judge; the
+rule's outcome is still recorded), in a dry run (nothing is judged), and when a required dataset is
+absent.
 """
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
+
+# Why a verdict is what it is (the ``reason`` column of claims.csv).
+CLAIM_HOLDS = "claim holds"
+CLAIM_CONTRADICTED = "claim contradicted"
+SMOKE_PROFILE = "smoke profile"
+DRY_RUN = "dry run"
+DATASET_UNAVAILABLE = "dataset unavailable"
+REASONS = (CLAIM_HOLDS, CLAIM_CONTRADICTED, SMOKE_PROFILE, DRY_RUN, DATASET_UNAVAILABLE)
 
 
 class MissingMeasurement(KeyError):
@@ -220,6 +229,7 @@ class ClaimResult:
     measured: dict[str, Any] = field(default_factory=dict)
     rule: str = ""
     note: str = ""
+    reason: str = ""
 
     def measured_text(self) -> str:
         return "; ".join(f"{k}={_format(v)}" for k, v in self.measured.items())
@@ -228,6 +238,7 @@ class ClaimResult:
         return {
             "claim_id": self.claim_id,
             "verdict": self.verdict,
+            "reason": self.reason,
             "measured": self.measured_text(),
             "rule": self.rule,
             "rule_outcome": self.rule_outcome,
@@ -244,20 +255,30 @@ def _format(value: Any) -> str:
 
 
 def evaluate(claim: Claim, measured: Mapping[str, Any], *, profile: str, inconclusive_reason: str | None = None,
-             notes: tuple[str, ...] = ()) -> ClaimResult:
-    """Apply ``claim.rule`` to ``measured``; the profile and an absent dataset may make it inconclusive."""
+             notes: tuple[str, ...] = (), dry_run: bool = False) -> ClaimResult:
+    """Apply ``claim.rule`` to ``measured``; the profile, a dry run or an absent dataset make it inconclusive."""
     note_parts = [n for n in (claim.note, *notes) if n]
     shown = {k: measured[k] for k in claim.rule.keys() if k in measured}
     shown.update({k: v for k, v in measured.items() if k not in shown})
     if inconclusive_reason is not None:
         return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", shown, claim.rule.describe(),
-                           " ".join([inconclusive_reason, *note_parts]))
+                           " ".join([inconclusive_reason, *note_parts]), DATASET_UNAVAILABLE)
+    if dry_run:
+        return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", shown, claim.rule.describe(),
+                           " ".join(["dry run: budgets cut to a few batches, nothing is judged.", *note_parts]),
+                           DRY_RUN)
     outcome = REPRODUCED if claim.rule(measured) else NOT_REPRODUCED
     undefined = [k for k in claim.rule.keys() if isinstance(measured.get(k), float) and math.isnan(measured[k])]
     if undefined:
         note_parts.append(f"undefined (NaN) measurement(s) fail the rule: {', '.join(undefined)}.")
-    verdict = outcome
+    verdict, reason = outcome, CLAIM_HOLDS if outcome == REPRODUCED else CLAIM_CONTRADICTED
     if profile == "smoke":
-        verdict = INCONCLUSIVE
+        verdict, reason = INCONCLUSIVE, SMOKE_PROFILE
         note_parts.insert(0, f"smoke profile: too small to judge (the rule gives '{outcome}')")
-    return ClaimResult(claim.id, verdict, outcome, shown, claim.rule.describe(), " ".join(note_parts))
+    return ClaimResult(claim.id, verdict, outcome, shown, claim.rule.describe(), " ".join(note_parts), reason)
+
+
+def unavailable(claim: Claim, message: str) -> ClaimResult:
+    """The claim could not be tested: its dataset cannot be had here (``message`` says why)."""
+    return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", {}, claim.rule.describe(),
+                       f"dataset unavailable: {message}", DATASET_UNAVAILABLE)

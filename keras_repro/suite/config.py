@@ -32,6 +32,9 @@ class ReproConfig:
     """Base class of reproduction configs (no fields of its own)."""
 
     PROFILES: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    # ``--dry-run`` (applied after the profile): budgets only -- seeds, steps, samples, grid sizes, batch
+    # sizes of CPU-heavy models -- never a model's architecture, input shape or the dataset.
+    DRY_RUN: ClassVar[Mapping[str, Any]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -134,13 +137,20 @@ def _check_type(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
-def make_config(cls: type[ReproConfig], profile: str = "default", overrides: Mapping[str, Any] | None = None) -> ReproConfig:
-    """Build ``cls`` for ``profile`` and apply ``overrides`` (strings are parsed, other values type-checked)."""
+def make_config(cls: type[ReproConfig], profile: str = "default", overrides: Mapping[str, Any] | None = None,
+                dry_run: bool = False) -> ReproConfig:
+    """Build ``cls`` for ``profile`` and apply ``overrides`` (strings are parsed, other values type-checked).
+
+    ``dry_run``: after the profile, apply the config's ``DRY_RUN`` budget cuts (see :class:`ReproConfig`).
+    """
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     types_ = field_types(cls)
     values: dict[str, Any] = {}
-    for source, mapping in ((f"profile {profile}", cls.PROFILES.get(profile, {})), ("--set", overrides or {})):
+    layers = [(f"profile {profile}", cls.PROFILES.get(profile, {}))]
+    if dry_run:
+        layers.append(("DRY_RUN", cls.DRY_RUN))
+    for source, mapping in (*layers, ("--set", overrides or {})):
         for key, value in mapping.items():
             if key not in types_:
                 valid = ", ".join(sorted(types_)) or "(none)"

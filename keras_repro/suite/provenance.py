@@ -65,5 +65,50 @@ def device_description() -> str:
     return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
+def device_details() -> dict[str, object]:
+    """The accelerators the active backend sees: kind, count, names, and CUDA/driver versions where reported."""
+    import keras
+
+    backend = keras.backend.backend()
+    out: dict[str, object] = {"kind": "CPU", "count": 0, "names": []}
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+            build = tf.sysconfig.get_build_info()
+            out.update(cuda=build.get("cuda_version"), cudnn=build.get("cudnn_version"))
+        elif backend == "jax":
+            import jax
+
+            devices = [d for d in jax.devices() if d.platform != "cpu"]
+            names = [d.device_kind for d in devices]
+            if devices:
+                out["platform_version"] = getattr(devices[0].client, "platform_version", None)
+        elif backend == "torch":
+            import torch
+
+            names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] \
+                if torch.cuda.is_available() else []
+            out["cuda"] = torch.version.cuda
+        else:
+            names = []
+    except Exception as exc:  # device probing must never break a run
+        return {**out, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
+    if names:
+        out.update(kind="GPU", count=len(names), names=names, driver=_nvidia_driver())
+    return out
+
+
+def _nvidia_driver() -> str | None:
+    try:
+        proc = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip().splitlines()[0] if proc.returncode == 0 and proc.stdout.strip() else None
+
+
 def machine() -> dict[str, str]:
     return {"platform": platform.platform(), "python": platform.python_version(), "hostname": platform.node()}

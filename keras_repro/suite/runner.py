@@ -81,7 +81,10 @@ class Context:
         self.notes[claim_id].append(text)
 
     def inconclusive(self, claim_id: str, reason: str) -> None:
-        """Declare that the claim cannot be judged in this run (only: a required dataset is absent)."""
+        """Declare that the claim cannot be judged in this run (only: a required dataset is absent).
+
+        Raising :class:`keras_repro.data.DataUnavailable` from ``run`` does this for every claim.
+        """
         self._check_claim(claim_id)
         self.inconclusive_reasons[claim_id] = reason
 
@@ -150,6 +153,32 @@ class RunOutcome:
     path: Path
     claims: list[claims_mod.ClaimResult]
     seconds: float
+    unavailable: str | None = None  # why the data could not be had (the claims are then inconclusive)
+    mocked: str | None = None  # dry run: how data of the real shape stood in for an absent dataset
+
+
+def _data_specs(config: ReproConfig) -> list[str]:
+    """The dataset spec strings a config names (fields called ``dataset``), for the availability check."""
+    value = getattr(config, "dataset", None)
+    return [value] if isinstance(value, str) and value else []
+
+
+def _missing_data(config: ReproConfig) -> tuple[str, str] | None:
+    """(spec, one-sentence reason) for the first dataset of ``config`` that cannot be had here, else None."""
+    from keras_repro.data.sources import DataError, check_available, parse_spec
+
+    data_dir = getattr(config, "data_dir", None) or None
+    for spec in _data_specs(config):
+        try:
+            check_available(spec, data_dir)
+        except DataError as exc:
+            return str(parse_spec(spec)), str(exc)
+    return None
+
+
+def _mock_examples(config: ReproConfig) -> int:
+    """Stand-in examples per split in a dry run: two batches of the config's batch size (16 to 512)."""
+    return int(min(max(2 * int(getattr(config, "batch_size", 8) or 8), 16), 512))
 
 
 def set_global_seed(seed: int) -> None:
@@ -201,8 +230,17 @@ def _publish_run_folder(parent: Path, profile: str, seed: int, info: dict[str, A
 
 def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int = 0,
                      overrides: dict[str, Any] | None = None, out: Path = Path("results"),
-                     log: Callable[[str], None] = print, command: list[str] | None = None) -> RunOutcome:
-    config = make_config(repro.config, profile, overrides)  # bad --set fails before any folder exists
+                     log: Callable[[str], None] = print, command: list[str] | None = None,
+                     dry_run: bool = False) -> RunOutcome:
+    """Run ``repro`` and write its run folder; see the module docstring.
+
+    ``dry_run``: the profile's config with the reproduction's ``DRY_RUN`` budget cuts, every epoch of
+    every ``fit`` cut to a few batches, data of the real shape standing in for an absent tfds dataset, and
+    no verdicts (every claim ``inconclusive``, reason ``dry run``). A dataset that cannot be had (not
+    in a dry run) makes every claim ``inconclusive`` (reason ``dataset unavailable``) without training.
+    """
+    config = make_config(repro.config, profile, overrides, dry_run=dry_run)  # bad --set fails before any folder
+    missing = _missing_data(config)
     parent = Path(out) / repro.name
     results.check_writable(parent)
     results.sweep_stale(Path(out), run_folders=False)
@@ -216,9 +254,11 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         "run_id": None,
         "status": results.RUNNING,
         "profile": profile,
+        "dry_run": dry_run,
         "seed": seed,
         "backend": keras.backend.backend(),
         "device": provenance.device_description(),
+        "devices": provenance.device_details(),
         **provenance.git_state(),
         "packages": provenance.package_versions(),
         "machine": provenance.machine(),
@@ -231,37 +271,75 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     folder, record = _publish_run_folder(parent, profile, seed, info)
     ctx = None
     t0 = time.monotonic()
+    mocked = unavailable = None
     try:
         record.start_heartbeat()
         set_global_seed(seed)
         ctx = Context(repro, config, profile, seed, folder, log)
-        repro.run(ctx)
-        outcomes = []
-        for claim in repro.claims:
-            reason = ctx.inconclusive_reasons.get(claim.id)
-            if reason is None and not ctx.measurements[claim.id]:
-                raise ReproductionError(f"{repro.name} recorded no measurement for {claim.id}")
-            outcomes.append(claims_mod.evaluate(claim, ctx.measurements[claim.id], profile=profile,
-                                                inconclusive_reason=reason, notes=tuple(ctx.notes[claim.id])))
+        with contextlib.ExitStack() as stack:
+            if missing is not None and dry_run and missing[0].startswith("tfds:"):
+                from keras_repro.data.mock import mock_tfds
+
+                how = stack.enter_context(mock_tfds(_mock_examples(config)))
+                mocked = f"{missing[0]} is not available here; data of its real shape and classes stand in: {how}"
+                missing = None
+                log(f"dry run: {mocked}")
+            ctx.runtime.dry_run = dry_run
+            if missing is not None:
+                unavailable = f"{missing[1]}"
+            else:
+                unavailable = _run_body(repro, ctx)
+        if unavailable is not None:
+            outcomes = [claims_mod.unavailable(claim, unavailable) for claim in repro.claims]
+        else:
+            outcomes = [claims_mod.evaluate(claim, ctx.measurements[claim.id], profile=profile, dry_run=dry_run,
+                                            inconclusive_reason=ctx.inconclusive_reasons.get(claim.id),
+                                            notes=tuple(ctx.notes[claim.id])) for claim in repro.claims]
         claims_df = pd.DataFrame([o.row() for o in outcomes])
         columns = results.write_table(folder, results.CLAIMS_TABLE, claims_df, caption=repro.title)
         seconds = time.monotonic() - t0
+        ending = {"status": results.COMPLETED, "finished": _now(), "seconds": round(seconds, 2),
+                  "tables": [{"name": results.CLAIMS_TABLE, "keys": ["claim_id"], "rows": len(outcomes),
+                              "columns": columns}] + ctx.tables,
+                  "artifacts": ctx.artifacts, "verdicts": {o.claim_id: o.verdict for o in outcomes},
+                  **_process_facts(ctx)}
+        if unavailable is not None:
+            ending["dataset_unavailable"] = unavailable
+        if mocked is not None:
+            ending["mock_data"] = mocked
         with interrupts.deferred():  # the end is written whole; a signal meanwhile is raised just after
-            record.complete(status=results.COMPLETED, finished=_now(), seconds=round(seconds, 2),
-                            tables=[{"name": results.CLAIMS_TABLE, "keys": ["claim_id"], "rows": len(outcomes),
-                                     "columns": columns}] + ctx.tables,
-                            artifacts=ctx.artifacts, verdicts={o.claim_id: o.verdict for o in outcomes})
+            record.complete(**ending)
     except BaseException as exc:
         with interrupts.deferred():
             problem = record.fail(status=results.FAILED, error=interrupts.describe(exc),
                                   traceback=traceback.format_exc(limit=20), finished=_now(),
                                   seconds=round(time.monotonic() - t0, 2), tables=ctx.tables if ctx else [],
-                                  artifacts=ctx.artifacts if ctx else [])
+                                  artifacts=ctx.artifacts if ctx else [], **(_process_facts(ctx) if ctx else {}))
         with contextlib.suppress(AttributeError):  # for the CLI's message: what is on disk now
             exc.run_folder, exc.recorded_status, exc.record_problem = folder, record.info["status"], problem
         raise
-    return RunOutcome(folder, outcomes, seconds)
+    return RunOutcome(folder, outcomes, seconds, unavailable, mocked)
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _run_body(repro: Reproduction, ctx: Context) -> str | None:
+    """Run the reproduction; a dataset found missing on the way is returned (the reason), not raised."""
+    from keras_repro.data.sources import DataUnavailable
+
+    try:
+        repro.run(ctx)
+    except DataUnavailable as exc:
+        return str(exc)
+    for claim in repro.claims:
+        if claim.id not in ctx.inconclusive_reasons and not ctx.measurements[claim.id]:
+            raise ReproductionError(f"{repro.name} recorded no measurement for {claim.id}")
+    return None
+
+
+def _process_facts(ctx: Context) -> dict[str, Any]:
+    """What the process actually used: frameworks it loaded, and the compiler setting of its models."""
+    loaded = sorted(name for name in ("tensorflow", "jax", "torch") if name in sys.modules)
+    return {"frameworks_loaded": loaded, **ctx.runtime.facts}

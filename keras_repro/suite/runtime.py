@@ -35,11 +35,21 @@ class ProgressLogger(keras.callbacks.Callback):
             self._log(f"{prefix}epoch {epoch + 1}/{self._epochs} {shown}")
 
 
-class Runtime:
-    """Where models are built and trained (single device for now)."""
+DRY_RUN_STEPS = 2  # training (and validation) batches per epoch of every fit in a dry run
 
-    def __init__(self, log: Callable[[str], None] = print):
+
+class Runtime:
+    """Where models are built and trained (single device for now).
+
+    Compilation: Keras's ``jit_compile="auto"``, which compiles with XLA on JAX always and on
+    TensorFlow when a GPU is present (the reproductions never turn it off); ``facts`` records what
+    the first trained model resolved it to, for ``run.json``.
+    """
+
+    def __init__(self, log: Callable[[str], None] = print, dry_run: bool = False):
         self.log = log
+        self.dry_run = dry_run  # every fit: at most DRY_RUN_STEPS batches per epoch (and of validation)
+        self.facts: dict[str, object] = {}
 
     @contextlib.contextmanager
     def scope(self) -> Iterator[None]:
@@ -55,7 +65,32 @@ class Runtime:
         data = args[0] if args else kwargs.get("x")
         if type(data).__module__.startswith("tensorflow"):  # a tf.data pipeline shuffles itself
             kwargs.setdefault("shuffle", False)
-        return model.fit(*args, callbacks=callbacks, **kwargs)
+        if self.dry_run:  # an explicit steps_per_epoch is a config budget, already cut by DRY_RUN
+            batch_size = kwargs.get("batch_size") or 32
+            if not kwargs.get("steps_per_epoch") and _batches(data, batch_size) > DRY_RUN_STEPS:
+                kwargs["steps_per_epoch"] = DRY_RUN_STEPS
+            validation = kwargs.get("validation_data")
+            if validation is not None and not kwargs.get("validation_steps") and \
+                    _batches(validation[0] if isinstance(validation, tuple) else validation,
+                             kwargs.get("validation_batch_size") or batch_size) > DRY_RUN_STEPS:
+                kwargs["validation_steps"] = DRY_RUN_STEPS
+        history = model.fit(*args, callbacks=callbacks, **kwargs)
+        self.facts.setdefault("jit_compile", bool(getattr(model, "jit_compile", False)))
+        return history
+
+
+def _batches(data, batch_size: int) -> float:
+    """Batches in one pass over ``data`` (arrays, a tf.data pipeline or a PyDataset); inf if unknown."""
+    import math
+
+    if hasattr(data, "cardinality"):
+        n = int(data.cardinality())
+        return n if n >= 0 else math.inf
+    if hasattr(data, "num_batches"):
+        n = data.num_batches
+        return math.inf if n is None else n
+    first = data[0] if isinstance(data, (list, tuple)) else data
+    return math.ceil(len(first) / batch_size) if hasattr(first, "__len__") else math.inf
 
 
 def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, chunk: int = 100, label: str = "",

@@ -14,7 +14,9 @@ a ``failed`` one has ``error``; a ``completed`` one has ``finished``, ``seconds`
 ``claims.csv``: the columns ``claim_id, verdict, measured, rule, rule_outcome, note``; one row per
 claim of ``run.json``'s ``claims``; ``verdict`` one of the vocabulary and equal to ``run.json``'s
 ``verdicts``; ``rule_outcome`` one of ``reproduced``, ``not reproduced``, ``not evaluated``;
-``measured`` empty or ``key=value`` items joined by ``; ``.
+``measured`` empty or ``key=value`` items joined by ``; ``; ``reason`` (written since the runs of
+December 2026) one of ``claim holds``, ``claim contradicted``, ``smoke profile``, ``dry run``,
+``dataset unavailable``.
 
 Other tables: the number of rows and the key columns that ``run.json`` lists; where it lists the
 ``columns`` with their kinds (``number``, ``integer``, ``bool``, ``text``), exactly those columns,
@@ -28,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from keras_repro.suite.claims import VERDICTS
+from keras_repro.suite.claims import REASONS, VERDICTS
 
 STATUSES = ("running", "completed", "failed")
 CLAIMS_COLUMNS = ("claim_id", "verdict", "measured", "rule", "rule_outcome", "note")
@@ -176,6 +178,10 @@ def check_claims(cells: pd.DataFrame, info: dict[str, Any], where: str) -> None:
                               f"{', '.join(RULE_OUTCOMES)}")
         if measured and not all(re.match(r"^[^=;]+=", item) for item in measured.split("; ")):
             raise SchemaError(f"{where}: row {row}: measured {measured[:40]!r} is not key=value items")
+    if "reason" in cells.columns:
+        for row, reason in enumerate(cells["reason"], start=2):
+            if reason not in REASONS:
+                raise SchemaError(f"{where}: row {row}: reason {reason[:40]!r} is not one of {', '.join(REASONS)}")
     ids = list(cells["claim_id"])
     if len(set(ids)) != len(ids) or sorted(ids) != sorted(info["claims"]):
         raise SchemaError(f"{where}: claims {', '.join(ids)[:80]}; run.json lists {', '.join(info['claims'])}")

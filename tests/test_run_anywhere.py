@@ -1,0 +1,104 @@
+"""Every reproduction runs where TensorFlow is absent (JAX), and every full profile builds and steps.
+
+These run the installed ``repro`` script in fresh processes, as a user would, split into shards so
+pytest-xdist can spread them over the CI machine's cores.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from test_backends import installed, repro, user_env
+
+NAMES = sorted(p.stem for p in (REPO / "reproductions").glob("*.py") if not p.stem.startswith("_"))
+SHARDS = 4
+
+BLOCK_TENSORFLOW = '''
+import importlib.abc, sys
+
+class _NoTensorFlow(importlib.abc.MetaPathFinder):
+    """As on a GPU machine with JAX and no TensorFlow: importing it fails."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("tensorflow", "tensorflow_datasets", "tf_keras"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _NoTensorFlow())
+'''
+
+
+@pytest.fixture(scope="module")
+def no_tensorflow_env(tmp_path_factory):
+    site = tmp_path_factory.mktemp("no_tensorflow")
+    (site / "sitecustomize.py").write_text(BLOCK_TENSORFLOW)
+    return user_env(PYTHONPATH=str(site))
+
+
+def shard(k: int) -> list[str]:
+    return NAMES[k::SHARDS]
+
+
+def completed_runs(out, names) -> dict[str, dict]:
+    runs = {}
+    for name in names:
+        (run_json,) = out.glob(f"{name}/*/run.json")
+        runs[name] = json.loads(run_json.read_text())
+    return runs
+
+
+def test_the_blocker_blocks(no_tensorflow_env):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True,
+                          env=no_tensorflow_env)
+    assert proc.returncode != 0 and "No module named 'tensorflow'" in proc.stderr
+
+
+@pytest.mark.skipif(not installed("jax"), reason="jax is not installed")
+@pytest.mark.parametrize("k", range(SHARDS))
+def test_smoke_on_jax_without_tensorflow(k, no_tensorflow_env, tmp_path):
+    names = shard(k)
+    proc = repro("run", *names, "--backend", "jax", "--profile", "smoke", "--out", str(tmp_path),
+                 env=no_tensorflow_env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for name, info in completed_runs(tmp_path, names).items():
+        assert info["status"] == "completed" and info["backend"] == "jax", name
+        assert info["versions"].get("tensorflow_importable") is False, name
+
+
+@pytest.mark.parametrize("k", range(SHARDS))
+def test_full_profile_dry_run(k, tmp_path):
+    """`repro run NAME --profile full --dry-run`: full config, data of the real shape, full-size models, a
+    few training batches, no verdicts."""
+    names = shard(k)
+    proc = repro("run", *names, "--profile", "full", "--dry-run", "--out", str(tmp_path), timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for name, info in completed_runs(tmp_path, names).items():
+        assert info["status"] == "completed" and info["profile"] == "full" and info["dry_run"], name
+        claims = pd.read_csv(tmp_path / name / info["run_id"] / "claims.csv")
+        assert set(claims["verdict"]) == {"inconclusive"}, name
+        assert (claims["reason"] == "dry run").all(), name
+
+
+def test_absent_dataset_is_one_line_and_inconclusive_claims(tmp_path):
+    """Offline and not prepared: one line before any training, the claims recorded as inconclusive."""
+    proc = repro("run", "lenet", "--profile", "smoke", "--set", "dataset=tfds:mnist", "--set",
+                 "data_dir=" + str(tmp_path / "no_data"), "--out", str(tmp_path / "out"),
+                 env=user_env(KERAS_REPRO_OFFLINE="1"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if "dataset unavailable" in line]
+    assert len(lines) == 1 and "'mnist' is not prepared" in lines[0] and "digits" in lines[0]
+    assert "epoch" not in proc.stderr  # nothing trained
+    (run_json,) = (tmp_path / "out").glob("lenet/*/run.json")
+    info = json.loads(run_json.read_text())
+    assert info["status"] == "completed" and "not prepared" in info["dataset_unavailable"]
+    claims = pd.read_csv(run_json.parent / "claims.csv")
+    assert list(claims["verdict"]) == ["inconclusive"] and list(claims["reason"]) == ["dataset unavailable"]
+    assert claims["note"][0].startswith("dataset unavailable: ")
+    report = repro("report", "--results-dir", str(tmp_path / "out"))
+    assert report.returncode == 0 and "C5.2" in report.stdout and "inconclusive" in report.stdout
