@@ -115,6 +115,7 @@ def show(name: str, results_dir: Path):
                f"seed {latest.info.get('seed')}, {latest.info.get('backend')}, commit "
                f"{(latest.info.get('git_commit') or 'unknown')[:10]}):")
     try:
+        results.check_tables(latest)
         table = latest.table(results.CLAIMS_TABLE)
     except results.ResultsError as exc:
         _fail(str(exc))

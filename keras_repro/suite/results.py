@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
+import io
 import json
 import os
 import re
@@ -144,17 +146,19 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".6g") -> str:
     return "\n".join([header, rule, *rows]) + "\n"
 
 
-def write_table(folder: Path, name: str, df: pd.DataFrame, caption: str = "") -> dict[str, str]:
+def write_table(folder: Path, name: str, df: pd.DataFrame, caption: str = "") -> dict[str, Any]:
     """Write ``name.csv`` and ``name.md`` atomically; the Markdown names its provenance file.
 
-    Returns the kind of every column, for run.json's table index (the reader checks the CSV against it).
+    Returns what run.json's table index records about the CSV, for the reader to check it against:
+    the kind of every column and the SHA-256 of the file (a cut or altered table cannot pass).
     """
     with atomic_path(folder / f"{name}.csv") as tmp:
         df.to_csv(tmp, index=False)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     md = f"# {name}\n\n" + (f"{caption}\n\n" if caption else "") + to_markdown(df)
     md += f"\nProvenance (commit, versions, backend, device, seed, profile, config): `{RUN_FILE}` in this folder.\n"
     atomic_write_text(folder / f"{name}.md", md)
-    return schemas.column_kinds(df)
+    return {"columns": schemas.column_kinds(df), "sha256": digest}
 
 
 def _reserve(fd: int, size: int) -> None:
@@ -308,15 +312,22 @@ class Run:
     def table(self, name: str) -> pd.DataFrame:
         """The table ``name``, checked against its schema (claims.csv: columns, verdicts, run.json's claims)."""
         path = self.path / f"{name}.csv"
+        entry = self._entry(name)
         try:
-            cells = pd.read_csv(path, dtype=str, keep_default_na=False)
-            frame = cells if name == CLAIMS_TABLE else pd.read_csv(path)
+            data = path.read_bytes()
         except FileNotFoundError:
             raise ResultsError(f"{path} is missing: the run folder is incomplete") from None
+        if not data.endswith(b"\n"):  # every table is written with a final newline: this one was cut
+            raise ResultsError(f"{path} is cut short (no final newline): damaged; remove the run folder or re-run")
+        if entry is not None and "sha256" in entry and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ResultsError(f"{path} differs from the table run.json recorded (SHA-256): cut or altered: "
+                               f"damaged; remove the run folder or re-run")
+        try:
+            cells = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+            frame = cells if name == CLAIMS_TABLE else pd.read_csv(io.BytesIO(data))
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
             raise ResultsError(f"{path} is not a readable CSV table ({exc.__class__.__name__}): "
                                f"damaged; remove the run folder or re-run") from None
-        entry = self._entry(name)
         try:
             if name == CLAIMS_TABLE and self.info.get("status") == COMPLETED:
                 schemas.check_claims(cells, self.info, str(path))
@@ -325,6 +336,12 @@ class Run:
         except schemas.SchemaError as exc:
             raise ResultsError(f"{exc}: damaged; remove the run folder or re-run") from None
         return frame
+
+
+def check_tables(run: Run) -> None:
+    """Read every table of ``run`` against its schema (raises ResultsError at the first damaged one)."""
+    for name in run.table_names():
+        run.table(name)
 
 
 def load_run(path: Path) -> Run:
@@ -501,6 +518,7 @@ def summary(results_dir: Path, names: Sequence[str], profile: str | None = None)
             continue
         run = done[-1]
         try:
+            check_tables(run)
             claims = run.table(CLAIMS_TABLE).astype(object).fillna("")
         except ResultsError as exc:
             problems.append(str(exc))

@@ -97,8 +97,8 @@ class Context:
         missing = [k for k in keys if k not in df.columns]
         if missing:
             raise ReproductionError(f"table {name!r}: key columns {missing} are not in the table")
-        columns = results.write_table(self.out, name, df.reset_index(drop=True), caption)
-        self.tables.append({"name": name, "keys": list(keys), "rows": int(len(df)), "columns": columns})
+        written = results.write_table(self.out, name, df.reset_index(drop=True), caption)
+        self.tables.append({"name": name, "keys": list(keys), "rows": int(len(df)), **written})
 
     def figure(self, name: str, fig) -> Path:
         """Save a matplotlib figure as ``name.png`` in the run folder and close it."""
@@ -296,11 +296,11 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
                                             inconclusive_reason=ctx.inconclusive_reasons.get(claim.id),
                                             notes=tuple(ctx.notes[claim.id])) for claim in repro.claims]
         claims_df = pd.DataFrame([o.row() for o in outcomes])
-        columns = results.write_table(folder, results.CLAIMS_TABLE, claims_df, caption=repro.title)
+        written = results.write_table(folder, results.CLAIMS_TABLE, claims_df, caption=repro.title)
         seconds = time.monotonic() - t0
         ending = {"status": results.COMPLETED, "finished": _now(), "seconds": round(seconds, 2),
                   "tables": [{"name": results.CLAIMS_TABLE, "keys": ["claim_id"], "rows": len(outcomes),
-                              "columns": columns}] + ctx.tables,
+                              **written}] + ctx.tables,
                   "artifacts": ctx.artifacts, "verdicts": {o.claim_id: o.verdict for o in outcomes},
                   **_process_facts(ctx)}
         if unavailable is not None:

@@ -14,13 +14,14 @@ a ``failed`` one has ``error``; a ``completed`` one has ``finished``, ``seconds`
 ``claims.csv``: the columns ``claim_id, verdict, measured, rule, rule_outcome, note``; one row per
 claim of ``run.json``'s ``claims``; ``verdict`` one of the vocabulary and equal to ``run.json``'s
 ``verdicts``; ``rule_outcome`` one of ``reproduced``, ``not reproduced``, ``not evaluated``;
-``measured`` empty or ``key=value`` items joined by ``; ``; ``reason`` (written since the runs of
-December 2026) one of ``claim holds``, ``claim contradicted``, ``smoke profile``, ``dry run``,
-``dataset unavailable``.
+``measured`` empty or ``key=value`` items joined by ``; ``; ``reason`` (where present) one of
+``claim holds``, ``claim contradicted``, ``smoke profile``, ``dry run``, ``dataset unavailable``.
 
-Other tables: the number of rows and the key columns that ``run.json`` lists; where it lists the
-``columns`` with their kinds (``number``, ``integer``, ``bool``, ``text``), exactly those columns,
-and every cell of a numeric or Boolean column parses as one (empty = missing).
+Every table (claims included): the number of rows and the key columns that ``run.json`` lists;
+where it lists the ``columns`` with their kinds (``number``, ``integer``, ``bool``, ``text``),
+exactly those columns, and every cell of a numeric or Boolean column parses as one (empty =
+missing); where it lists the file's ``sha256``, the CSV has exactly that digest (runs written
+since these checks exist record both).
 """
 from __future__ import annotations
 
@@ -102,6 +103,9 @@ def _check_table_entry(entry: Any, where: str) -> None:
     _need(entry, "keys", lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v),
           "a list of column names", name)
     _need(entry, "rows", lambda v: _is_int(v) and v >= 0, "an integer >= 0", name)
+    if "sha256" in entry:
+        _need(entry, "sha256", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,
+              "a SHA-256 in hex", name)
     if "columns" in entry:
         _need(entry, "columns", lambda v: isinstance(v, dict) and all(k in COLUMN_KINDS for k in v.values()),
               f"column names mapped to {', '.join(COLUMN_KINDS)}", name)
