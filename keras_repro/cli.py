@@ -175,7 +175,8 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
 
     from keras_repro.suite import interrupts
 
-    interrupts.install()  # SIGTERM and SIGHUP end a run as Ctrl-C does: recorded, exit 128 + n
+    # SIGTERM and SIGHUP end a run as Ctrl-C does: recorded, exit 128 + n (until this command returns)
+    click.get_current_context().call_on_close(interrupts.install())
     rows, failed = [], []
     for repro in repros:
         click.secho(f"== {repro.name}: {repro.title} ({profile} profile, seed {seed})", bold=True, err=True)

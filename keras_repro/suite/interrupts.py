@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 _held: list[int] | None = None  # signals that arrived inside deferred(), or None outside it
@@ -40,12 +40,20 @@ def _handler(signum, frame):
     raise Interrupted(signum)
 
 
-def install() -> None:
-    """From now on (main thread only), SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted`."""
+def install() -> Callable[[], None]:
+    """From now on (main thread only), SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted`.
+
+    Returns a function that puts the previous handlers back.
+    """
     if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in SIGNALS:
-        signal.signal(sig, _handler)
+        return lambda: None
+    previous = {sig: signal.signal(sig, _handler) for sig in SIGNALS}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+    return restore
 
 
 @contextlib.contextmanager
