@@ -107,6 +107,8 @@ def show(name: str, results_dir: Path):
     runs, problems = results.list_runs(results_dir, repro.name)
     for problem in problems:
         click.echo(f"warning: skipped a run folder: {problem}", err=True)
+    for later in results.unfinished_after_latest(runs):  # never read as results
+        click.echo(f"\nnot completed: {later.run_id}: {later.describe_status()}")
     done = [r for r in runs if r.status == results.COMPLETED]
     if not done:
         click.echo(f"\nno completed run under {results_dir / repro.name} yet: repro run {repro.name}")
@@ -116,6 +118,7 @@ def show(name: str, results_dir: Path):
                f"seed {latest.info.get('seed')}, {latest.info.get('backend')}, commit "
                f"{(latest.info.get('git_commit') or 'unknown')[:10]}):")
     try:
+        results.check_tables(latest)
         table = latest.table(results.CLAIMS_TABLE)
     except results.ResultsError as exc:
         _fail(str(exc))
@@ -132,8 +135,8 @@ def show(name: str, results_dir: Path):
               help=PROFILE_HELP)
 @click.option("--backend", type=click.Choice(list(_env.BACKENDS)), default=None,
               help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed: same seed, backend and machine "
-              "give the same numbers.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Base seed (0 to 2**32-1): same seed, backend and machine give the same numbers.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override a config field (repeatable), e.g. --set epochs=5 --set widths=8,16.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
@@ -174,6 +177,10 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
     except (config_mod.ConfigError, results.ResultsError) as exc:
         _fail(str(exc), 2 if isinstance(exc, config_mod.ConfigError) else 1)
 
+    from keras_repro.suite import interrupts
+
+    # SIGTERM and SIGHUP end a run as Ctrl-C does: recorded, exit 128 + n (until this command returns)
+    click.get_current_context().call_on_close(interrupts.install())
     rows, failed = [], []
     for repro in repros:
         click.secho(f"== {repro.name}: {repro.title} ({profile} profile, seed {seed})", bold=True, err=True)
@@ -181,13 +188,13 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
             outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
                                               log=lambda m: click.echo(m, err=True), command=sys.argv,
                                               dry_run=dry_run)
-        except KeyboardInterrupt:
-            click.echo(f"\ninterrupted: {repro.name} marked failed; earlier runs untouched", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
+                       err=True)
+            sys.exit(interrupts.exit_code(exc))
         except Exception as exc:  # report, keep going with the next reproduction
             failed.append(repro.name)
-            click.secho(f"{repro.name} failed: {exc.__class__.__name__}: {exc} (traceback in its run.json)",
-                        fg="red", err=True)
+            click.secho(f"{repro.name} failed: {exc.__class__.__name__}: {exc} ({_recorded(exc)})", fg="red", err=True)
             continue
         if outcome.unavailable:
             click.secho(f"{repro.name}: dataset unavailable, claims inconclusive: {outcome.unavailable}",
@@ -198,6 +205,20 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
         _print_verdicts(rows)
     if failed:
         _fail(f"{len(failed)} reproduction(s) failed: {', '.join(failed)}")
+
+
+def _recorded(exc: BaseException) -> str:
+    """What the run folder says about a run that ended with ``exc`` (the truth, even on a full disk)."""
+    folder = getattr(exc, "run_folder", None)
+    if folder is None:
+        return "stopped before its run folder was created"
+    problem = getattr(exc, "record_problem", None)
+    if problem:
+        return (f"could not record the failure in {folder / 'run.json'} ({problem}); it still says running "
+                f"and reads as interrupted once this process has ended")
+    if getattr(exc, "recorded_status", None) == "completed":
+        return f"completed before the interrupt: {folder}"
+    return f"marked failed, traceback in {folder / 'run.json'}"
 
 
 def _print_verdicts(rows):
@@ -264,10 +285,12 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
 
     names = [r.name for r in registry.all_reproductions()]
     table, problems = results.summary(results_dir, names, profile)
+    for line in results.unfinished(results_dir, names):
+        click.echo(f"note: not completed, not in this report: {line}", err=True)
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     if table.empty:
-        _fail(f"no completed runs under {results_dir}")
+        _fail(f"no completed runs under {results_dir}" + (f" ({len(problems)} damaged)" if problems else ""))
     counts = table["verdict"].value_counts()
     line = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("reproduced", "not reproduced", "inconclusive"))
     click.echo(f"{len(table)} claims from {table['reproduction'].nunique()} reproductions: {line}")
@@ -279,8 +302,13 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
               "Generated by `repro report --write` from the run folders under "
               f"`{results_dir}/` (each run folder's `run.json` holds its provenance).\n\n"
               f"{line}.\n\n" + results.to_markdown(table))
-        results.atomic_write_text(write_to, md)
+        try:
+            results.atomic_write_text(write_to, md)
+        except OSError as exc:
+            _fail(f"cannot write {write_to}: {exc.strerror or exc}")
         click.echo(f"written: {write_to}")
+    if problems:  # the summary is incomplete: a gate must not pass on it
+        _fail(f"{len(problems)} damaged run folder(s) or table(s) (listed above): the report is incomplete")
 
 
 main.add_command(data_commands.data)

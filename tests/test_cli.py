@@ -59,7 +59,7 @@ def test_run_prints_a_verdict_table_and_writes_a_run_folder(cli, fake, tmp_path)
 @pytest.mark.parametrize("args,code,message", [
     (["run", "xr"], 2, "did you mean xor"),
     (["run"], 2, "name at least one"),
-    (["run", "fake_repro", "--set", "nope=1"], 2, "valid keys: fail, interrupt, value"),
+    (["run", "fake_repro", "--set", "nope=1"], 2, "valid keys: fail, hog, interrupt, rows, sleep, value"),
     (["run", "fake_repro", "--set", "value=abc"], 2, "expected float"),
     (["run", "fake_repro", "--set", "value"], 2, "key=value"),
     (["show", "nothing_like_this"], 2, "no reproduction named"),

@@ -158,7 +158,8 @@ def test_corrupted_run_json_gives_one_clear_error(fake, tmp_path):
     assert [r.path for r in runs] == [good.path] and len(problems) == 1
     with pytest.raises(results.ResultsError, match="no completed run"):
         results.resolve_run("nothing@latest", tmp_path)
-    assert results.resolve_run("fake_repro@latest", tmp_path).path == good.path
+    with pytest.raises(results.ResultsError, match="a newer run folder is damaged"):  # never older results silently
+        results.resolve_run("fake_repro@latest", tmp_path)
     assert results.resolve_run(f"fake_repro@{good.path.name}", tmp_path).path == good.path
 
 
