@@ -135,7 +135,7 @@ def show(name: str, results_dir: Path):
               help=PROFILE_HELP)
 @click.option("--backend", type=click.Choice(list(_env.BACKENDS)), default=None,
               help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+@click.option("--seed", type=int, default=0, show_default=True,
               help="Base seed (0 to 2**32-1): same seed, backend and machine give the same numbers.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override a config field (repeatable), e.g. --set epochs=5 --set widths=8,16.")
@@ -170,6 +170,9 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
         _fail(str(exc), 2)
     try:
         config_mod.check_seed(seed)
+    except config_mod.ConfigError as exc:  # one line (click's own range error prints three)
+        _fail(f"--{exc}", 2)
+    try:
         overrides = config_mod.parse_overrides(settings)
         for repro in repros:  # validate everything before running anything
             config_mod.make_config(repro.config, profile, overrides, dry_run=dry_run)
