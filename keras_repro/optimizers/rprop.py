@@ -25,8 +25,9 @@ class Rprop(keras.optimizers.Optimizer):
     and its stored gradient becomes zero, so the next step neither grows nor shrinks its step size.
 
     The learning rate is only the initial step size: from the first update on, each step size adapts
-    on its own. A schedule, a callable or a change after the first update (``ReduceLROnPlateau``)
-    could not be honoured, so they are refused with a ``ValueError`` rather than silently ignored.
+    on its own. A schedule or a change after the first update (``ReduceLROnPlateau``) could not be
+    honoured, so they are refused with a ``ValueError`` rather than silently ignored; a callable is
+    read once, as the initial step sizes.
     Sparse gradients (``tf.IndexedSlices``, JAX ``BCOO``) are made dense: rows without a gradient
     have gradient 0, so they neither move nor change their step size.
 
@@ -118,7 +119,9 @@ def dense_gradient(gradient, variable):
 
 
 def _refuse_varying_rate(learning_rate) -> None:
-    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) or callable(learning_rate):
+    # A callable is read once, as the initial step sizes (descent.sweep passes one column of rates per point);
+    # a schedule promises rates that change with the step, which Rprop cannot honour.
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         raise ValueError(f"Rprop's learning_rate is the initial step size of every weight (each step size then "
-                         f"adapts on its own), so a schedule or a callable cannot be honoured: pass a float. "
+                         f"adapts on its own), so a schedule cannot be honoured: pass a float. "
                          f"Received: learning_rate={learning_rate!r}")
