@@ -485,7 +485,7 @@ def test_the_same_tests_pass_on_jax():
     env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_GENERIC_NESTED": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with warnings.catch_warnings():
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-p", "no:xdist",
                                __file__], capture_output=True, text=True, timeout=900, cwd=REPO, env=env)
     proc.stdout = proc.stdout[-6000:]
     assert_ok(proc)
