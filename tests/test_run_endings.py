@@ -42,11 +42,26 @@ def start_cli(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def published_run_jsons(out: Path) -> list[tuple[Path, str]]:
+    """(path, text) of each run.json in a published run folder; a hidden staging folder is skipped (it is
+    renamed into place a moment later, so a path read there would vanish) and so is a file renamed away
+    between the listing and the read."""
+    found = []
+    for path in out.glob("fake_repro/*/run.json"):
+        if path.parent.name.startswith("."):
+            continue
+        try:
+            found.append((path, path.read_text()))
+        except FileNotFoundError:
+            continue
+    return found
+
+
 def wait_for_run_json(out: Path, proc: subprocess.Popen, timeout: float = 240) -> Path:
-    """The run.json of the run ``proc`` started (the first that is running)."""
+    """The run.json of the run ``proc`` started (the first published one that is running)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [p for p in out.glob("fake_repro/*/run.json") if '"running"' in p.read_text()]
+        found = [p for p, text in published_run_jsons(out) if '"running"' in text]
         if found:
             return found[0]
         if proc.poll() is not None:
@@ -112,8 +127,8 @@ def test_run_json_records_pid_host_and_a_heartbeat_while_the_run_lives(fake, tmp
     worker.start()
     beats = set()
     while worker.is_alive():
-        for path in tmp_path.glob("fake_repro/*/run.json"):
-            info = json.loads(path.read_text())
+        for _, text in published_run_jsons(tmp_path):
+            info = json.loads(text)
             if info["status"] == "running":
                 assert info["pid"] == os.getpid() and info["host"] == socket.gethostname()
                 beats.add(info["heartbeat"])
