@@ -94,6 +94,12 @@ def show(name: str, results_dir: Path):
         click.secho(f"{claim.id}", bold=True, nl=False)
         click.echo(f"  {claim.statement}")
         click.echo(f"      rule: {claim.rule.describe()}")
+        for pre in claim.preconditions:
+            click.echo(f"      precondition: {pre.describe()}")
+        if claim.effect is not None:
+            click.echo(f"      effect: {claim.effect.describe()}")
+        if claim.erratum:
+            click.echo("      a failed rule is an erratum in the notes")
         if claim.note:
             click.echo(f"      note: {claim.note}")
     click.echo("\nconfig (default profile; change with --set key=value):")
@@ -123,7 +129,8 @@ def show(name: str, results_dir: Path):
     except results.ResultsError as exc:
         _fail(str(exc))
     for row in table.astype(object).fillna("").itertuples(index=False):
-        click.echo(f"  {row.claim_id:<6} {row.verdict:<15} {row.measured}")
+        reason = f" ({row.reason})" if getattr(row, "reason", "") else ""
+        click.echo(f"  {row.claim_id:<6} {row.verdict}{reason}: {row.measured}")
         if row.note:
             click.echo(f"         {row.note}")
 
@@ -228,13 +235,16 @@ def _print_verdicts(rows):
     colours = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
     click.echo("")
     name_w = max(len(n) for n, _ in rows)
-    click.echo(f"{'reproduction':<{name_w}}  claim   {'verdict':<15} {'reason':<20} measured")
+    from keras_repro.suite.claims import first_sentence
+
+    click.echo(f"{'reproduction':<{name_w}}  claim   {'verdict':<15} {'reason':<20} why (first sentence of the note, "
+               "else the measurements)")
     for name, c in rows:
-        measured = c.measured_text() or c.note
-        if len(measured) > 90:
-            measured = measured[:87] + "..."
+        why = first_sentence(c.note) or c.measured_text()
+        if len(why) > 110:
+            why = why[:107] + "..."
         click.echo(f"{name:<{name_w}}  {c.claim_id:<7} " + click.style(f"{c.verdict:<15}", fg=colours.get(c.verdict))
-                   + f" {c.reason:<20} {measured}")
+                   + f" {c.reason:<20} {why}")
 
 
 @main.command()
@@ -297,8 +307,8 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
     counts = table["verdict"].value_counts()
     line = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("reproduced", "not reproduced", "inconclusive"))
     click.echo(f"{len(table)} claims from {table['reproduction'].nunique()} reproductions: {line}")
-    shown = table[["claim_id", "reproduction", "verdict", "measured"]].copy()
-    shown["measured"] = shown["measured"].str.slice(0, 70)
+    shown = table[["claim_id", "reproduction", "verdict", "reason", "why"]].copy()
+    shown["why"] = shown["why"].str.slice(0, 70)
     click.echo(shown.to_string(index=False))
     if write_to is not None:
         md = ("# Verdicts of the latest runs\n\n"

@@ -66,3 +66,107 @@ def test_absent_dataset_is_inconclusive_without_evaluating():
 def test_claim_requires_a_rule_object():
     with pytest.raises(TypeError):
         c.Claim("C1.1", "x", rule="acc > 0.5")
+
+
+# -- preconditions, effects over seeds, reasons (the verdict logic of "Verdicts that decide") -----------
+
+GAP = c.Effect("gap_diff", "lower", smallest=0.01, covers=("gap_diff_mean",))
+
+
+def comparison(**kw):
+    rule = c.all_of(c.less_than("gap_diff_mean", 0), c.at_least("train_acc", 0.95))
+    return c.Claim("C9.8", "dropout lowers the gap", rule, effect=GAP,
+                   preconditions=(c.requires("both nets trained", c.at_most("train_loss_max", 0.5)),), **kw)
+
+
+def measured(diffs, train_acc=1.0, train_loss_max=0.1):
+    return {"gap_diff": list(diffs), "gap_diff_mean": sum(diffs) / len(diffs), "train_acc": train_acc,
+            "train_loss_max": train_loss_max}
+
+
+def test_unmet_precondition_is_inconclusive_with_its_measured_value():
+    result = c.evaluate(comparison(), measured([-0.05, -0.06, -0.04], train_loss_max=2.3), profile="default")
+    assert (result.verdict, result.reason) == (c.INCONCLUSIVE, c.PRECONDITION_UNMET)
+    assert result.note.startswith("Precondition unmet: both nets trained (train_loss_max=2.3)")
+    assert result.rule_outcome == c.REPRODUCED  # what the rule alone says is still recorded
+
+
+def test_interval_beyond_zero_reproduces_and_is_shown():
+    result = c.evaluate(comparison(), measured([-0.05, -0.06, -0.04]), profile="default")
+    assert (result.verdict, result.reason) == (c.REPRODUCED, c.CLAIM_HOLDS)
+    assert result.measured["gap_diff_ci_high"] < 0 < result.measured["gap_diff_seeds"]
+    assert "gap_diff=[-0.05, -0.06, -0.04]" in result.measured_text()
+
+
+def test_interval_beyond_zero_still_needs_the_rest_of_the_rule():
+    result = c.evaluate(comparison(), measured([-0.05, -0.06, -0.04], train_acc=0.5), profile="default")
+    assert (result.verdict, result.reason) == (c.NOT_REPRODUCED, c.CLAIM_CONTRADICTED)
+
+
+def test_interval_that_excludes_the_smallest_effect_is_not_reproduced():
+    tight_small = measured([-0.001, 0.001, 0.0005, -0.0005])  # straddles 0 but rules out an effect of 0.01
+    result = c.evaluate(comparison(), tight_small, profile="default")
+    assert (result.verdict, result.reason) == (c.NOT_REPRODUCED, c.CLAIM_CONTRADICTED)
+    wrong_side = c.evaluate(comparison(), measured([0.05, 0.06, 0.04]), profile="default")
+    assert wrong_side.verdict == c.NOT_REPRODUCED and "wrong side" in wrong_side.note
+
+
+def test_straddling_interval_is_underpowered_and_says_how_many_seeds_would_decide():
+    result = c.evaluate(comparison(), measured([-0.05, 0.02, -0.03]), profile="default")
+    assert (result.verdict, result.reason) == (c.INCONCLUSIVE, c.UNDERPOWERED)
+    assert "Underpowered" in result.note and "seeds would decide" in result.note
+    needed = GAP.seeds_to_decide([-0.05, 0.02, -0.03])
+    assert needed is not None and needed > 3
+    # at that many seeds with the same mean and spread, the interval decides
+    from scipy import stats
+    import numpy as np
+    x = np.array([-0.05, 0.02, -0.03])
+    half = stats.t.ppf(0.975, needed - 1) * x.std(ddof=1) / np.sqrt(needed)
+    assert -x.mean() - half > 0 or -x.mean() + half < GAP.smallest
+
+
+def test_underpowered_does_not_hide_a_part_of_the_rule_the_interval_does_not_cover():
+    result = c.evaluate(comparison(), measured([-0.05, 0.02, -0.03], train_acc=0.5), profile="default")
+    assert (result.verdict, result.reason) == (c.NOT_REPRODUCED, c.CLAIM_CONTRADICTED)
+
+
+def test_one_seed_is_underpowered_not_a_verdict():
+    result = c.evaluate(comparison(), measured([-0.05]), profile="default")
+    assert result.reason == c.UNDERPOWERED and "at least 2 seeds" in result.note
+
+
+def test_erratum_claims_name_the_notes_when_the_rule_fails():
+    claim = c.Claim("C9.7", "notes' formula", c.at_least("speedup", 3), erratum=True)
+    assert c.evaluate(claim, {"speedup": 0.3}, profile="default").reason == c.ERRATUM
+    assert c.evaluate(claim, {"speedup": 5}, profile="default").reason == c.CLAIM_HOLDS
+
+
+def test_smoke_profile_wins_but_records_what_the_run_gives():
+    result = c.evaluate(comparison(), measured([-0.05, 0.02, -0.03]), profile="smoke")
+    assert (result.verdict, result.reason) == (c.INCONCLUSIVE, c.SMOKE_PROFILE)
+    assert "'inconclusive', reason 'underpowered'" in result.note
+
+
+def test_a_precondition_may_not_be_the_claim_itself():
+    with pytest.raises(ValueError, match="precondition 'it works' reads train_acc"):
+        c.Claim("C9.6", "x", c.at_least("train_acc", 0.9), preconditions=(c.requires("it works", c.at_least("train_acc", 0.5)),))
+    with pytest.raises(ValueError, match="reads gap_diff"):
+        c.Claim("C9.6", "x", c.less_than("m", 0), effect=c.Effect("gap_diff", "lower", 0.01),
+                preconditions=(c.requires("differs", c.less_than("gap_diff", 1)),))
+    with pytest.raises(ValueError, match="covers"):
+        c.Claim("C9.6", "x", c.less_than("m", 0), effect=c.Effect("d", "lower", 0.01, covers=("other",)))
+    with pytest.raises(ValueError, match="smallest"):
+        c.Effect("d", "lower", 0)
+
+
+def test_every_declared_reason_is_in_the_schema_vocabulary():
+    from keras_repro.suite import schemas
+    assert set(schemas.REASONS) >= {"claim holds", "claim contradicted", "erratum in the notes", "precondition unmet",
+                                    "underpowered", "dataset unavailable", "smoke profile"}
+
+
+def test_first_sentence():
+    assert c.first_sentence("Precondition unmet: x (a=1.5), so no. More here.") == \
+        "Precondition unmet: x (a=1.5), so no."
+    assert c.first_sentence("Steps are medians, e.g. over seeds. Then") == "Steps are medians, e.g. over seeds."
+    assert c.first_sentence("") == ""

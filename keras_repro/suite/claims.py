@@ -6,15 +6,29 @@ generated from the very object that decides the verdict: what you read is what w
 declared at module level, next to the reproduction, i.e. fixed before any run.
 
 Verdicts: ``reproduced``, ``not reproduced``, ``inconclusive``, each with a ``reason`` from a fixed
-vocabulary (``REASONS``). ``inconclusive`` is given on the ``smoke`` profile (too small to judge; the
-rule's outcome is still recorded), in a dry run (nothing is judged), and when a required dataset is
-absent.
+vocabulary (``REASONS``), decided in this order:
+
+1. ``inconclusive`` in a dry run (nothing is judged), when a required dataset is absent, and when a
+   declared :class:`Precondition` is unmet (``precondition unmet``: the experiment could not test the
+   claim, e.g. the net a comparison starts from never trained). A precondition is something the
+   claim presupposes, never the claim itself: it may not read a measurement its rule or effect reads.
+2. A comparison over seeds declares an :class:`Effect`: the per-seed paired differences, the claimed
+   direction and the smallest effect that would count. Its confidence interval (Student's t, from
+   ``scipy.stats``) decides: beyond zero in the claimed direction → the rule decides as below; it
+   excludes the smallest effect of interest, or lies on the wrong side → ``not reproduced``; it
+   straddles → ``inconclusive`` (``underpowered``, with the number of seeds that would decide at the
+   measured spread) — unless a part of the rule that the interval does not cover already fails.
+3. The rule (the catalog's floor): holds → ``reproduced`` (``claim holds``); fails → ``not
+   reproduced`` (``claim contradicted``, or ``erratum in the notes`` for a claim declared with
+   ``erratum=True``: the notes' own formula is what fails).
+4. On the ``smoke`` profile the verdict is ``inconclusive`` (``smoke profile``) whatever the above
+   gives; that outcome is still recorded in the note and ``rule_outcome``.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -27,7 +41,11 @@ CLAIM_CONTRADICTED = "claim contradicted"
 SMOKE_PROFILE = "smoke profile"
 DRY_RUN = "dry run"
 DATASET_UNAVAILABLE = "dataset unavailable"
-REASONS = (CLAIM_HOLDS, CLAIM_CONTRADICTED, SMOKE_PROFILE, DRY_RUN, DATASET_UNAVAILABLE)
+ERRATUM = "erratum in the notes"
+PRECONDITION_UNMET = "precondition unmet"
+UNDERPOWERED = "underpowered"
+REASONS = (CLAIM_HOLDS, CLAIM_CONTRADICTED, ERRATUM, PRECONDITION_UNMET, UNDERPOWERED, SMOKE_PROFILE, DRY_RUN,
+           DATASET_UNAVAILABLE)
 
 
 class MissingMeasurement(KeyError):
@@ -204,21 +222,159 @@ def custom(text: str, predicate: Callable[[Mapping[str, Any]], bool], reads: tup
 
 
 @dataclass(frozen=True)
+class Precondition:
+    """What the claim presupposes (``text``, in English) and the rule that checks it on the measurements."""
+
+    text: str
+    rule: Rule
+
+    def describe(self) -> str:
+        return f"{self.text}: {self.rule.describe()}"
+
+
+def requires(text: str, rule: Rule) -> Precondition:
+    """A precondition of a claim, e.g. ``requires("the root VGG-11 trained", less_than("root_loss_ratio", 0.5))``."""
+    return Precondition(text, rule)
+
+
+MAX_SEEDS_SHOWN = 1000  # "more than this many seeds" is what an underpowered note says beyond it
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A comparison judged on a confidence interval over seeds.
+
+    ``key`` names a measurement holding one paired difference per seed (e.g. gap with dropout minus gap
+    without, same seed). ``direction`` is the sign the claim predicts (``"lower"``: the differences are
+    negative). ``smallest`` (> 0) is the smallest effect that would count, in the key's units: an interval
+    that excludes it (or lies on the wrong side of zero) rules the claim out. ``covers`` names the parts
+    of the rule that state the same comparison (a mean below zero, a t statistic): when the interval is
+    underpowered those parts are not read as a contradiction.
+    """
+
+    key: str
+    direction: Literal["lower", "higher"]
+    smallest: float
+    confidence: float = 0.95
+    covers: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.direction not in ("lower", "higher"):
+            raise ValueError(f"effect {self.key!r}: direction must be 'lower' or 'higher', got {self.direction!r}")
+        if not (self.smallest > 0 and math.isfinite(self.smallest)):
+            raise ValueError(f"effect {self.key!r}: smallest effect of interest must be > 0, got {self.smallest!r}")
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError(f"effect {self.key!r}: confidence must be in [0.5, 1), got {self.confidence!r}")
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.key, *self.covers)
+
+    def describe(self) -> str:
+        side = "below" if self.direction == "lower" else "above"
+        return (f"{self.confidence:.0%} interval of {self.key} over seeds {side} 0 (the smallest effect of interest "
+                f"is {self.smallest:g}; an interval that excludes it rules the claim out)")
+
+    def values(self, measured: Mapping[str, Any]) -> list[float]:
+        raw = _value(measured, self.key)
+        if isinstance(raw, (int, float)):
+            raw = [raw]
+        values = [float(v) for v in raw]
+        if any(not math.isfinite(v) for v in values):
+            raise ValueError(f"effect {self.key!r}: per-seed values must be finite, got {values}")
+        return values
+
+    def interval(self, values: Sequence[float]) -> Interval:
+        """The two-sided ``confidence`` interval of the mean (Student's t), in the key's own sign."""
+        import numpy as np
+        from scipy import stats
+
+        x = np.asarray(values, dtype=float)
+        mean = float(x.mean()) if x.size else math.nan
+        if x.size < 2:
+            return Interval(mean, -math.inf, math.inf, int(x.size))
+        sem = float(stats.sem(x))
+        if sem == 0:
+            return Interval(mean, mean, mean, int(x.size))
+        low, high = stats.t.interval(self.confidence, x.size - 1, loc=mean, scale=sem)
+        return Interval(mean, float(low), float(high), int(x.size))
+
+    def _claimed(self, interval: Interval) -> tuple[float, float]:
+        """The interval in the claimed direction (positive = the claimed effect)."""
+        if self.direction == "higher":
+            return interval.low, interval.high
+        return -interval.high, -interval.low
+
+    def decide(self, values: Sequence[float]) -> tuple[str, Interval]:
+        """``reproduced`` (beyond zero in the claimed direction), ``not reproduced`` (excludes the smallest
+        effect of interest, or on the wrong side), or ``underpowered``."""
+        interval = self.interval(values)
+        low, high = self._claimed(interval)
+        if low > 0:
+            return REPRODUCED, interval
+        if high < self.smallest:
+            return NOT_REPRODUCED, interval
+        return UNDERPOWERED, interval
+
+    def seeds_to_decide(self, values: Sequence[float]) -> int | None:
+        """How many seeds would decide, if the mean and spread stayed as measured (None: more than
+        ``MAX_SEEDS_SHOWN``, or no spread can be measured from fewer than 2 seeds)."""
+        import numpy as np
+        from scipy import stats
+
+        x = np.asarray(values, dtype=float)
+        if x.size < 2:
+            return None
+        mean = float(x.mean()) * (1 if self.direction == "higher" else -1)
+        sd = float(x.std(ddof=1))
+        for n in range(max(x.size, 2), MAX_SEEDS_SHOWN + 1):
+            half = float(stats.t.ppf(0.5 + self.confidence / 2, n - 1)) * sd / math.sqrt(n)
+            if mean - half > 0 or mean + half < self.smallest:
+                return n
+        return None
+
+
+@dataclass(frozen=True)
 class Claim:
     """One catalog claim: its ID (``C4.3``), the statement in English, and the rule that judges it.
 
     ``note`` is printed with the verdict whatever it is: use it for an erratum in the notes or for
-    what the reproduction does differently from the catalog (and why).
+    what the reproduction does differently from the catalog (and why). ``preconditions`` and ``effect``
+    are declared here, before any run (see the module docstring); ``erratum=True`` says that a failure
+    of the rule is a slip in the notes (reason ``erratum in the notes``), not a failed experiment.
     """
 
     id: str
     statement: str
     rule: Rule
     note: str = ""
+    preconditions: tuple[Precondition, ...] = ()
+    effect: Effect | None = None
+    erratum: bool = False
 
     def __post_init__(self):
         if not isinstance(self.rule, Rule):
             raise TypeError(f"claim {self.id}: rule must be a keras_repro.suite.claims.Rule, got {self.rule!r}")
+        object.__setattr__(self, "preconditions", tuple(self.preconditions))
+        judged = set(self.rule.keys()) | set(self.effect.keys() if self.effect else ())
+        for pre in self.preconditions:
+            if not isinstance(pre, Precondition):
+                raise TypeError(f"claim {self.id}: preconditions must be built with requires(), got {pre!r}")
+            overlap = judged & set(pre.rule.keys())
+            if overlap:  # a precondition is what the claim presupposes, never the claim itself
+                raise ValueError(f"claim {self.id}: precondition {pre.text!r} reads {', '.join(sorted(overlap))}, "
+                                 "which the claim's rule or effect judges")
+        if self.effect is not None:
+            foreign = [k for k in self.effect.covers if k not in self.rule.keys()]
+            if foreign:
+                raise ValueError(f"claim {self.id}: effect covers {foreign}, which the rule does not read")
 
 
 @dataclass
@@ -251,31 +407,89 @@ def _format(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):  # per-seed values
+        return "[" + ", ".join(_format(v) for v in value) + "]"
     return str(value)
+
+
+def first_sentence(text: str) -> str:
+    """The note's first sentence (what report and SUMMARY.md show)."""
+    text = " ".join(str(text).split())
+    for i, char in enumerate(text):
+        if char in ".!?" and (i + 1 == len(text) or text[i + 1] == " ") and not text[max(0, i - 3):i].endswith(
+                ("e.g", "i.e", "vs", "cf")):
+            return text[:i + 1]
+    return text
 
 
 def evaluate(claim: Claim, measured: Mapping[str, Any], *, profile: str, inconclusive_reason: str | None = None,
              notes: tuple[str, ...] = (), dry_run: bool = False) -> ClaimResult:
-    """Apply ``claim.rule`` to ``measured``; the profile, a dry run or an absent dataset make it inconclusive."""
+    """The verdict of ``claim`` on ``measured``, decided as the module docstring says."""
     note_parts = [n for n in (claim.note, *notes) if n]
-    shown = {k: measured[k] for k in claim.rule.keys() if k in measured}
+    effect_keys = claim.effect.keys() if claim.effect else ()
+    ordered = [*effect_keys, *claim.rule.keys(), *(k for p in claim.preconditions for k in p.rule.keys())]
+    shown = {k: measured[k] for k in dict.fromkeys(ordered) if k in measured}
     shown.update({k: v for k, v in measured.items() if k not in shown})
+    rule_text = claim.rule.describe()
     if inconclusive_reason is not None:
-        return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", shown, claim.rule.describe(),
+        return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", shown, rule_text,
                            " ".join([inconclusive_reason, *note_parts]), DATASET_UNAVAILABLE)
     if dry_run:
-        return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", shown, claim.rule.describe(),
+        return ClaimResult(claim.id, INCONCLUSIVE, "not evaluated", shown, rule_text,
                            " ".join(["dry run: budgets cut to a few batches, nothing is judged.", *note_parts]),
                            DRY_RUN)
-    outcome = REPRODUCED if claim.rule(measured) else NOT_REPRODUCED
+    rule_holds = claim.rule(measured)
     undefined = [k for k in claim.rule.keys() if isinstance(measured.get(k), float) and math.isnan(measured[k])]
     if undefined:
         note_parts.append(f"undefined (NaN) measurement(s) fail the rule: {', '.join(undefined)}.")
-    verdict, reason = outcome, CLAIM_HOLDS if outcome == REPRODUCED else CLAIM_CONTRADICTED
+    lead: list[str] = []  # the sentence that explains the verdict comes first
+    unmet = [p for p in claim.preconditions if not p.rule(measured)]
+    if unmet:
+        values = "; ".join(f"{k}={_format(measured[k])}" for p in unmet for k in p.rule.keys())
+        verdict, reason = INCONCLUSIVE, PRECONDITION_UNMET
+        lead.append(f"Precondition unmet: {'; '.join(p.text for p in unmet)} ({values}), so this run could not "
+                    "test the claim.")
+    else:
+        verdict, reason = _judge(claim, measured, rule_holds, shown, lead)
+    outcome = REPRODUCED if rule_holds else NOT_REPRODUCED
     if profile == "smoke":
+        lead.insert(0, f"smoke profile: too small to judge (the run gives '{verdict}', reason '{reason}').")
         verdict, reason = INCONCLUSIVE, SMOKE_PROFILE
-        note_parts.insert(0, f"smoke profile: too small to judge (the rule gives '{outcome}')")
-    return ClaimResult(claim.id, verdict, outcome, shown, claim.rule.describe(), " ".join(note_parts), reason)
+    return ClaimResult(claim.id, verdict, outcome, shown, rule_text, " ".join([*lead, *note_parts]), reason)
+
+
+def _judge(claim: Claim, measured: Mapping[str, Any], rule_holds: bool, shown: dict[str, Any],
+           lead: list[str]) -> tuple[str, str]:
+    """The verdict once the preconditions hold: the effect's interval, then the rule."""
+    failed = (NOT_REPRODUCED, ERRATUM if claim.erratum else CLAIM_CONTRADICTED)
+    if claim.effect is None:
+        return (REPRODUCED, CLAIM_HOLDS) if rule_holds else failed
+    effect = claim.effect
+    values = effect.values(measured)
+    decision, ci = effect.decide(values)
+    shown.update({f"{effect.key}_mean": ci.mean, f"{effect.key}_ci_low": ci.low, f"{effect.key}_ci_high": ci.high,
+                  f"{effect.key}_seeds": ci.n})
+    span = f"{effect.confidence:.0%} interval of {effect.key} over {ci.n} seed(s): [{ci.low:.4g}, {ci.high:.4g}]"
+    if decision == NOT_REPRODUCED:
+        lead.append(f"The {span} excludes the smallest effect of interest ({effect.smallest:g}) or lies on the "
+                    "wrong side of zero.")
+        return failed
+    if decision == REPRODUCED:
+        if not rule_holds:
+            lead.append(f"The {span} is beyond zero, but the rule fails.")
+        return (REPRODUCED, CLAIM_HOLDS) if rule_holds else failed
+    others = [r for r in (claim.rule.rules if isinstance(claim.rule, AllOf) else (claim.rule,))
+              if not set(r.keys()) & set(effect.keys())]
+    if not all([r(measured) for r in others]):
+        lead.append(f"The {span} straddles, and a part of the rule that it does not cover fails.")
+        return failed
+    needed = effect.seeds_to_decide(values)
+    more = (f"about {needed} seeds would decide at this spread" if needed is not None
+            else f"more than {MAX_SEEDS_SHOWN} seeds, or a larger budget, would be needed" if ci.n >= 2
+            else "at least 2 seeds are needed to measure a spread")
+    lead.append(f"Underpowered: the {span} holds both 0 and the smallest effect of interest ({effect.smallest:g}); "
+                f"{more}.")
+    return INCONCLUSIVE, UNDERPOWERED
 
 
 def unavailable(claim: Claim, message: str) -> ClaimResult:

@@ -34,6 +34,7 @@ from typing import Any, Iterator, Sequence
 import pandas as pd
 
 from keras_repro.suite import schemas
+from keras_repro.suite.claims import first_sentence
 
 RUN_FILE = "run.json"
 CLAIMS_TABLE = "claims"
@@ -525,6 +526,7 @@ def summary(results_dir: Path, names: Sequence[str], profile: str | None = None)
             continue
         for row in claims.itertuples(index=False):
             rows.append({"claim_id": row.claim_id, "reproduction": name, "verdict": row.verdict,
+                         "reason": getattr(row, "reason", ""), "why": first_sentence(row.note),
                          "measured": row.measured, "rule": row.rule, "run": f"{name}/{run.run_id}",
                          "profile": run.info.get("profile"), "backend": run.info.get("backend"),
                          "seconds": run.info.get("seconds"), "commit": (run.info.get("git_commit") or "")[:10]})
