@@ -10,8 +10,9 @@ from scipy.stats import ttest_rel
 def paired_comparison(table, value: str, column: str, treated, control, pair: str = "seed") -> dict:
     """``value`` of the rows where ``column == treated`` minus those where ``column == control``,
     paired by ``pair`` (e.g. the seed): the mean difference, in how many pairs the treated value is
-    lower, the standard deviation of the differences (to see whether a mean is within noise) and the
-    paired t statistic (``scipy.stats.ttest_rel``; ``nan`` with fewer than two pairs)."""
+    lower, the standard deviation of the differences (to see whether a mean is within noise), the
+    paired t statistic (``scipy.stats.ttest_rel``; ``nan`` with fewer than two pairs) and the
+    differences themselves in pair order (what a claim's ``Effect`` judges)."""
     a = table[table[column] == treated].set_index(pair)[value]
     treated_values = a.to_numpy(dtype=float)
     control_values = table[table[column] == control].set_index(pair)[value].reindex(a.index).to_numpy(dtype=float)
@@ -24,7 +25,7 @@ def paired_comparison(table, value: str, column: str, treated, control, pair: st
         warnings.simplefilter("ignore", RuntimeWarning)  # scipy's notes on zero variance
         t = float(ttest_rel(treated_values, control_values).statistic) if paired else float("nan")
     return {"mean": float(difference.mean()), "lower_in": int(np.sum(difference < 0)), "pairs": len(difference),
-            "std": std, "t": t}
+            "std": std, "t": t, "differences": [float(d) for d in difference]}
 
 
 def describe_paired(name: str, comparison: dict) -> str:
