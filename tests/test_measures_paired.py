@@ -14,7 +14,7 @@ def test_paired_comparison_and_its_description():
     out = paired_comparison(table, "gap", "variant", "a", "b")
     std = np.std([-1.0, -0.5, 1.0], ddof=1)
     assert out == {"mean": pytest.approx(-0.5 / 3), "lower_in": 2, "pairs": 3, "std": pytest.approx(std),
-                   "t": pytest.approx((-0.5 / 3) / (std / np.sqrt(3)))}
+                   "t": pytest.approx((-0.5 / 3) / (std / np.sqrt(3))), "differences": [-1.0, -0.5, 1.0]}
     assert out["t"] > -2  # one lucky seed does not make a significant decrease
     assert "lower in 2 of 3 seeds" in describe_paired("gap", out) and "not significant" in describe_paired("gap", out)
     clear = paired_comparison(table.assign(gap=[1.0, 2.0, 1.1, 2.0, 0.9, 2.0]), "gap", "variant", "a", "b")
