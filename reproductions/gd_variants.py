@@ -17,7 +17,12 @@ differs: ``N`` (gradient descent), ``1`` (stochastic), ``M`` with ``1 ≪ M ≪ 
   ``diag(2, 200)``, condition number 100), at the best constant step of gradient descent for this
   quadratic, ``2/(λ_min + λ_max)``. Reproduced when the minibatch run's steep coordinate reverses
   direction on more than half of its steps while its flat coordinate progresses, by at most 5% of the
-  remaining distance per step.
+  remaining distance per step. At that step full-batch GD zigzags too (its steep factor is
+  ``1 − lr·λ_max ≈ −0.98``), so that alone cannot tell minibatch noise from step size: a *control* runs
+  both at ``0.9/λ_max``, where GD's steep coordinate decays monotonically (factor 0.1); the minibatch
+  run must still reverse on more than half of its steps there and its flat coordinate still progress
+  slowly. That GD does not reverse at the control step (updates above float rounding, ``MIN_UPDATE``)
+  is the control's precondition.
 
 Command: ``repro run gd_variants``
 """
@@ -33,7 +38,7 @@ import pandas as pd
 from keras_repro.data import load_arrays
 from keras_repro.measures import descent, surfaces
 from keras_repro.models import mlp
-from keras_repro.suite.claims import Claim, all_of, at_most, between, greater_than
+from keras_repro.suite.claims import Claim, all_of, at_most, between, equals, greater_than, requires
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
@@ -85,8 +90,22 @@ CLAIMS = [
     Claim("C4.2", "Minibatch gradient descent (1 ≪ M ≪ N) oscillates across the steep axis of an elongated loss.",
           rule=all_of(greater_than("steep_flip_fraction_minibatch", 0.5),
                       greater_than("flat_progress_per_step_minibatch", 0.0),
-                      at_most("flat_progress_per_step_minibatch", 0.05))),
+                      at_most("flat_progress_per_step_minibatch", 0.05),
+                      greater_than("steep_flip_fraction_minibatch_control", 0.5),
+                      greater_than("flat_progress_per_step_minibatch_control", 0.0),
+                      at_most("flat_progress_per_step_minibatch_control", 0.05)),
+          preconditions=(requires("full-batch GD does not oscillate at the control step 0.9/λ_max",
+                                  equals("steep_flip_fraction_gd_control", 0)),),
+          note="The control (step 0.9/λ_max, where GD's steep coordinate decays monotonically) separates minibatch "
+               "noise from the step size; at 2/(λ_min + λ_max) GD itself reverses on every step."),
 ]
+
+# C4.2: the control step, as a fraction of 1/λ_max: below 1 full-batch GD's steep coordinate decays monotonically
+# (factor 1 − 0.9 = 0.1 per step), and close to 1 so the flat coordinate still moves (factor 1 − 0.9/κ)
+CONTROL_STEP = 0.9
+# C4.2: updates at or below this size are float32 rounding of a converged run (|w| ≈ 1, lr·|∇| ≈ 1e-8 there),
+# not reversals; minibatch updates at these steps are ~1e-2
+MIN_UPDATE = 1e-6
 
 
 def train(ctx, model, x, y, batch_size, steps, seed, callbacks):
@@ -252,27 +271,32 @@ def elongated_regression(n, noise, rng):
 
 def zigzag_runs(ctx) -> tuple[pd.DataFrame, dict, surfaces.Quadratic, float]:
     """C4.2: GD, minibatch and SGD at GD's best constant step ``2/(λ_min + λ_max)`` on the elongated least
-    squares: one row per run, the paths, the loss surface and the learning rate."""
+    squares, and GD and minibatch at the control step ``CONTROL_STEP/λ_max``: one row per run, the paths
+    (of the runs at the best step), the loss surface and the best step."""
     cfg = ctx.config
     x, y, w_star = elongated_regression(cfg.zigzag_examples, cfg.zigzag_label_noise, ctx.rng(3))
     hessian = 2.0 * (x.astype("float64").T @ x.astype("float64")) / len(x)  # of Keras's "mse"
     curvatures = np.linalg.eigvalsh(hessian)
     lr = float(2.0 / (curvatures.min() + curvatures.max()))
+    control_lr = float(CONTROL_STEP / curvatures.max())
     start = w_star + np.array([-2.0, 1.0])
     rows, paths = [], {}
-    for name, batch_size in (("GD", len(x)), (f"minibatch ({cfg.minibatch})", cfg.minibatch), ("SGD", 1)):
+    runs = [("GD", len(x), lr), (f"minibatch ({cfg.minibatch})", cfg.minibatch, lr), ("SGD", 1, lr),
+            ("GD control", len(x), control_lr), (f"minibatch ({cfg.minibatch}) control", cfg.minibatch, control_lr)]
+    for name, batch_size, step in runs:
         with ctx.scope():
             model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False, name="w")])
             model.set_weights([start.reshape(2, 1).astype("float32")])
-            model.compile(keras.optimizers.SGD(lr), "mse")
+            model.compile(keras.optimizers.SGD(step), "mse")
         recorder = descent.WeightRecorder(max_steps=cfg.zigzag_steps)
         train(ctx, model, x, y, batch_size, cfg.zigzag_steps, ctx.seed_for(4, batch_size), [recorder])
         path = recorder.trajectory
-        paths[name] = path
+        if step == lr:
+            paths[name] = path
         flat_left = abs(path[-1, 0] - w_star[0]) / abs(start[0] - w_star[0])
         finite = np.all(np.isfinite(path))
-        rows.append({"run": name, "batch_size": batch_size, "learning_rate": lr,
-                     "steep_flip_fraction": descent.sign_flip_fraction(path[:, 1]) if finite else np.nan,
+        rows.append({"run": name, "batch_size": batch_size, "learning_rate": step,
+                     "steep_flip_fraction": descent.sign_flip_fraction(path[:, 1], MIN_UPDATE) if finite else np.nan,
                      "flat_progress_per_step": 1.0 - flat_left ** (1.0 / cfg.zigzag_steps) if finite else np.nan,
                      "flat_distance_left": flat_left, "steep_distance_left":
                          abs(path[-1, 1] - w_star[1]) / abs(start[1] - w_star[1]), "diverged": not finite})
@@ -297,11 +321,18 @@ def run(ctx):
     # C4.2: zigzag across the steep axis
     zig, paths, surface, lr = zigzag_runs(ctx)
     ctx.table("zigzag", zig, keys=["run"])
-    mb, gd = zig.set_index("run").loc[f"minibatch ({cfg.minibatch})"], zig.set_index("run").loc["GD"]
+    by_run = zig.set_index("run")
+    mb, gd = by_run.loc[f"minibatch ({cfg.minibatch})"], by_run.loc["GD"]
+    mb_control, gd_control = by_run.loc[f"minibatch ({cfg.minibatch}) control"], by_run.loc["GD control"]
     ctx.measure("C4.2", steep_flip_fraction_minibatch=mb.steep_flip_fraction,
                 flat_progress_per_step_minibatch=mb.flat_progress_per_step,
+                steep_flip_fraction_minibatch_control=mb_control.steep_flip_fraction,
+                flat_progress_per_step_minibatch_control=mb_control.flat_progress_per_step,
+                # fewer than two updates above rounding: GD converged without a reversal (0); diverged: nan
+                steep_flip_fraction_gd_control=(float("nan") if gd_control.diverged
+                                                else float(np.nan_to_num(gd_control.steep_flip_fraction))),
                 steep_flip_fraction_gd=gd.steep_flip_fraction, flat_progress_per_step_gd=gd.flat_progress_per_step,
-                condition_number=surface.condition_number, learning_rate=lr,
+                condition_number=surface.condition_number, learning_rate=lr, control_learning_rate=gd_control.learning_rate,
                 minibatch=cfg.minibatch, examples=cfg.zigzag_examples)
     ctx.figure("C4.2_zigzag", plot_zigzag(surface, paths, lr))
 

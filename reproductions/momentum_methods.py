@@ -86,7 +86,7 @@ class Config(ReproConfig):
 CLAIMS = [
     Claim("C4.3", "Momentum, w_{t+1} = w_t + a·v_t, v_{t+1} = b·v_t − ∇f(w_t), accumulates speed along the long "
                   "axis and converges faster than gradient descent.",
-          rule=at_least("quadratic_speedup_notes_momentum", 3.0),
+          rule=at_least("quadratic_speedup_notes_momentum", 3.0), erratum=True,
           note="Erratum: as written the step uses the previous velocity, so each gradient acts one step late "
                "(w⁺ = w + b(w − w⁻) − a∇f(w⁻)); stable only for a·λ_max < 1 − b instead of 2(1 + b), and no faster "
                "than GD on a quadratic for any a, b. The textbook order (Keras SGD(momentum=b), which is the notes' "

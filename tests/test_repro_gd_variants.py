@@ -36,7 +36,28 @@ def test_gd_variants_rules():
     noisy = {"loss_noise_ratio_clean": 10.0, "loss_noise_ratio_flipped": 10.0, "direction_spread_ratio_clean": 1.5,
              "direction_spread_ratio_flipped": 1.5}
     assert rules["C4.1"](noisy) and not rules["C4.1"]({**noisy, "direction_spread_ratio_flipped": 0.9})
-    zig = {"steep_flip_fraction_minibatch": 0.9, "flat_progress_per_step_minibatch": 0.02}
+    zig = {"steep_flip_fraction_minibatch": 0.9, "flat_progress_per_step_minibatch": 0.02,
+           "steep_flip_fraction_minibatch_control": 0.6, "flat_progress_per_step_minibatch_control": 0.01}
     assert rules["C4.2"](zig)
     assert not rules["C4.2"]({**zig, "steep_flip_fraction_minibatch": 0.4})
     assert not rules["C4.2"]({**zig, "flat_progress_per_step_minibatch": 0.2})
+    # the control: at a step where GD does not zigzag, minibatch must still reverse on most steps
+    assert not rules["C4.2"]({**zig, "steep_flip_fraction_minibatch_control": 0.3})
+
+
+def test_c42_control_is_a_precondition_gd_must_not_zigzag_there():
+    from keras_repro.suite import claims
+    claim = next(c for c in gd_variants.CLAIMS if c.id == "C4.2")
+    zig = {"steep_flip_fraction_minibatch": 0.9, "flat_progress_per_step_minibatch": 0.02,
+           "steep_flip_fraction_minibatch_control": 0.6, "flat_progress_per_step_minibatch_control": 0.01}
+    assert claims.evaluate(claim, {**zig, "steep_flip_fraction_gd_control": 0.0}, profile="default").verdict == \
+        claims.REPRODUCED
+    unmet = claims.evaluate(claim, {**zig, "steep_flip_fraction_gd_control": 0.4}, profile="default")
+    assert (unmet.verdict, unmet.reason) == (claims.INCONCLUSIVE, claims.PRECONDITION_UNMET)
+
+
+def test_sign_flips_ignore_updates_below_rounding():
+    from keras_repro.measures import descent
+    converged = [1.0, 0.1, 0.01, 0.001, 0.001 + 1e-9, 0.001 - 1e-9, 0.001 + 1e-9]
+    assert descent.sign_flip_fraction(converged, min_update=1e-6) == 0.0
+    assert descent.sign_flip_fraction(converged) > 0  # rounding counted as reversals without the floor

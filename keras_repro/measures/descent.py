@@ -154,14 +154,15 @@ def relative_excess(losses: np.ndarray, offset: float = 0.0) -> np.ndarray:
         return (losses - offset) / (losses[0] - offset)
 
 
-def sign_flip_fraction(coordinate: Sequence[float]) -> float:
+def sign_flip_fraction(coordinate: Sequence[float], min_update: float = 0.0) -> float:
     """The fraction of consecutive updates of ``coordinate`` that reverse direction.
 
-    Updates are ``Δ_t = c_{t+1} − c_t``; pairs with a zero update are not counted. 1.0 is a zigzag
-    on every step, 0.0 a monotone path. ``nan`` when fewer than two non-zero updates exist.
+    Updates are ``Δ_t = c_{t+1} − c_t``; updates of size ``<= min_update`` (zero by default; set it above
+    the float rounding of a converged run) are not counted. 1.0 is a zigzag on every step, 0.0 a monotone
+    path. ``nan`` when fewer than two counted updates exist.
     """
     updates = np.diff(np.asarray(coordinate, dtype="float64"))
-    updates = updates[updates != 0]
+    updates = updates[np.abs(updates) > min_update]
     if len(updates) < 2:
         return float("nan")
     return float(np.mean(np.sign(updates[1:]) != np.sign(updates[:-1])))
