@@ -50,3 +50,35 @@ def test_a_section1_reproduction_runs_under_jax(tmp_path):
 
     (folder,) = (tmp_path / "xor").iterdir()
     assert json.loads((folder / "run.json").read_text())["backend"] == "jax"
+
+
+def test_c15_rate_is_judged_on_its_interval():
+    from keras_repro.suite import claims
+    from reproductions.xor import CLAIMS
+
+    claim = next(c for c in CLAIMS if c.id == "C1.5")
+
+    def verdict(solved, seeds):
+        flags = [True] * solved + [False] * (seeds - solved)
+        return claims.evaluate(claim, {"three_neuron_accuracy": 1.0, "seeds": seeds, "solved_per_seed": flags,
+                                       "fraction_seeds_100_percent": solved / seeds}, profile="default")
+
+    assert verdict(17, 20).verdict == claims.REPRODUCED
+    short = verdict(13, 20)  # 0.65: the exact 95% interval [0.41, 0.85] still holds 0.8
+    assert (short.verdict, short.reason) == (claims.INCONCLUSIVE, claims.UNDERPOWERED) and "seeds would decide" in short.note
+    ruled_out = verdict(24, 40)  # 0.6 of 40: interval [0.43, 0.75] lies below 0.8
+    assert (ruled_out.verdict, ruled_out.reason) == (claims.NOT_REPRODUCED, claims.CLAIM_CONTRADICTED)
+
+
+def test_mlp_gives_each_layer_its_own_seeded_initializer():
+    import keras
+
+    from keras_repro.models import mlp
+    from reproductions.xor import train_221  # noqa: F401  (the reproduction's builder uses this path)
+
+    shared = mlp(2, (2,), 1, kernel_initializer=keras.initializers.RandomNormal(seed=3))
+    w_hidden, w_out = shared.layers[1].get_weights()[0], shared.layers[2].get_weights()[0]
+    assert np.allclose(w_out.ravel(), w_hidden.ravel()[:2])  # the trap: one seeded initializer repeats itself
+    own = mlp(2, (2,), 1, kernel_initializer=[keras.initializers.RandomNormal(seed=s) for s in (3, 4)])
+    w_hidden, w_out = own.layers[1].get_weights()[0], own.layers[2].get_weights()[0]
+    assert not np.allclose(w_out.ravel(), w_hidden.ravel()[:2])

@@ -18,7 +18,11 @@ def mlp(input_dim: int, hidden: Sequence[int], outputs: int = 1, *, activation="
     Args:
         activation: of every hidden layer (``"linear"`` gives the deep linear network of C1.7).
         output_activation: of the output layer (``None``: logits).
-        kernel_initializer, kernel_regularizer: of every layer (one object shared by all, as given).
+        kernel_initializer: of every layer (one object shared by all, as given), or a sequence with one per
+            ``Dense`` layer (hidden layers, then the output). Pass a sequence of seeded initializers to get
+            independent layers: one seeded Keras initializer draws the same numbers for every layer it
+            builds (a (2, 1) kernel repeats the first row of a (2, 2) one).
+        kernel_regularizer: of every layer (one object shared by all, as given).
         dropout: after every hidden layer: a rate for ``keras.layers.Dropout`` (inverted dropout), or a
             function ``name -> layer`` (e.g. ``lambda name: ClassicDropout(0.5, name=name)``).
         input_dropout: the same on the inputs (``{name}_input_dropout``).
@@ -28,8 +32,16 @@ def mlp(input_dim: int, hidden: Sequence[int], outputs: int = 1, *, activation="
     if input_dim < 1 or outputs < 1 or any(h < 1 for h in hidden):
         raise ValueError(f"layer sizes must be positive. Received: input_dim={input_dim}, hidden={list(hidden)}, "
                          f"outputs={outputs}")
+    if isinstance(kernel_initializer, (list, tuple)):
+        if len(kernel_initializer) != len(hidden) + 1:
+            raise ValueError(f"kernel_initializer: one per Dense layer ({len(hidden) + 1}). "
+                             f"Received: {len(kernel_initializer)}")
+        initializers = list(kernel_initializer)
+    else:
+        initializers = [kernel_initializer] * (len(hidden) + 1)
 
     def dense(index: int, units: int, layer_activation, layer_name: str):
+        kernel_initializer = initializers[index - 1]
         if drop_connect is not None and index > 1:
             from keras_repro.layers import DropConnect
 

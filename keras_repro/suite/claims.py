@@ -342,6 +342,73 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """A success rate over seeds judged with its exact (Clopper–Pearson) interval.
+
+    ``key`` names a measurement holding one outcome per seed (True/1 = success). The rule (the floor)
+    decides when the observed rate is at least ``at_least``; when it is below, the claim is ruled out only
+    if the interval's upper end is below ``at_least`` too, else the run is ``underpowered``.
+    ``covers`` names the rule parts that restate the rate (e.g. ``fraction_seeds_100_percent >= 0.8``).
+    """
+
+    key: str
+    at_least: float
+    confidence: float = 0.95
+    covers: tuple[str, ...] = ()
+    direction: str = "higher"
+
+    def __post_init__(self):
+        if not 0 < self.at_least <= 1:
+            raise ValueError(f"rate {self.key!r}: at_least must be in (0, 1], got {self.at_least!r}")
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError(f"rate {self.key!r}: confidence must be in [0.5, 1), got {self.confidence!r}")
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.key, *self.covers)
+
+    def describe(self) -> str:
+        return (f"rate of {self.key} over seeds >= {self.at_least:g}; below it the claim is ruled out only when the "
+                f"{self.confidence:.0%} Clopper-Pearson interval lies below {self.at_least:g}")
+
+    def values(self, measured: Mapping[str, Any]) -> list[float]:
+        raw = _value(measured, self.key)
+        values = [float(bool(v)) for v in (raw if isinstance(raw, (list, tuple)) else [raw])]
+        return values
+
+    def interval(self, values: Sequence[float]) -> Interval:
+        from scipy import stats
+
+        n, k = len(values), int(sum(values))
+        if n == 0:
+            return Interval(math.nan, 0.0, 1.0, 0)
+        ci = stats.binomtest(k, n).proportion_ci(confidence_level=self.confidence, method="exact")
+        return Interval(k / n, float(ci.low), float(ci.high), n)
+
+    def decide(self, values: Sequence[float]) -> tuple[str, Interval]:
+        interval = self.interval(values)
+        if interval.n and interval.mean >= self.at_least:
+            return REPRODUCED, interval
+        if interval.high < self.at_least:
+            return NOT_REPRODUCED, interval
+        return UNDERPOWERED, interval
+
+    def seeds_to_decide(self, values: Sequence[float]) -> int | None:
+        from scipy import stats
+
+        if not values:
+            return None
+        p = sum(values) / len(values)
+        for n in range(len(values), MAX_SEEDS_SHOWN + 1):
+            k = round(p * n)
+            if k / n >= self.at_least:
+                return None  # at this rate the floor rule holds: more seeds do not rule it out
+            if stats.binomtest(k, n).proportion_ci(confidence_level=self.confidence, method="exact").high \
+                    < self.at_least:
+                return n
+        return None
+
+
+@dataclass(frozen=True)
 class Claim:
     """One catalog claim: its ID (``C4.3``), the statement in English, and the rule that judges it.
 
@@ -356,7 +423,7 @@ class Claim:
     rule: Rule
     note: str = ""
     preconditions: tuple[Precondition, ...] = ()
-    effect: Effect | None = None
+    effect: Effect | Rate | None = None
     erratum: bool = False
 
     def __post_init__(self):
@@ -467,16 +534,19 @@ def _judge(claim: Claim, measured: Mapping[str, Any], rule_holds: bool, shown: d
     effect = claim.effect
     values = effect.values(measured)
     decision, ci = effect.decide(values)
-    shown.update({f"{effect.key}_mean": ci.mean, f"{effect.key}_ci_low": ci.low, f"{effect.key}_ci_high": ci.high,
-                  f"{effect.key}_seeds": ci.n})
+    is_rate = isinstance(effect, Rate)
+    shown.update({f"{effect.key}_{'rate' if is_rate else 'mean'}": ci.mean, f"{effect.key}_ci_low": ci.low,
+                  f"{effect.key}_ci_high": ci.high, f"{effect.key}_seeds": ci.n})
     span = f"{effect.confidence:.0%} interval of {effect.key} over {ci.n} seed(s): [{ci.low:.4g}, {ci.high:.4g}]"
+    target = f"the claimed rate ({effect.at_least:g})" if is_rate else \
+        f"the smallest effect of interest ({effect.smallest:g})"
     if decision == NOT_REPRODUCED:
-        lead.append(f"The {span} excludes the smallest effect of interest ({effect.smallest:g}) or lies on the "
-                    "wrong side of zero.")
+        lead.append(f"The {span} lies below {target}." if is_rate else
+                    f"The {span} excludes {target} or lies on the wrong side of zero.")
         return failed
     if decision == REPRODUCED:
         if not rule_holds:
-            lead.append(f"The {span} is beyond zero, but the rule fails.")
+            lead.append(f"The {span} {'reaches the rate' if is_rate else 'is beyond zero'}, but the rule fails.")
         return (REPRODUCED, CLAIM_HOLDS) if rule_holds else failed
     others = [r for r in (claim.rule.rules if isinstance(claim.rule, AllOf) else (claim.rule,))
               if not set(r.keys()) & set(effect.keys())]
@@ -487,8 +557,8 @@ def _judge(claim: Claim, measured: Mapping[str, Any], rule_holds: bool, shown: d
     more = (f"about {needed} seeds would decide at this spread" if needed is not None
             else f"more than {MAX_SEEDS_SHOWN} seeds, or a larger budget, would be needed" if ci.n >= 2
             else "at least 2 seeds are needed to measure a spread")
-    lead.append(f"Underpowered: the {span} holds both 0 and the smallest effect of interest ({effect.smallest:g}); "
-                f"{more}.")
+    holds = f"holds {target}" if is_rate else f"holds both 0 and {target}"
+    lead.append(f"Underpowered: the {span} {holds}; {more}.")
     return INCONCLUSIVE, UNDERPOWERED
 
 
