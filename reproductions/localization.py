@@ -200,9 +200,16 @@ def run(ctx):
                 presence_accuracy_over_baseline=log_model["presence_accuracy"] - baseline["presence_accuracy"],
                 mean_iou_over_baseline=log_model["mean_iou"] - baseline["mean_iou"],
                 baseline_presence_accuracy=baseline["presence_accuracy"], baseline_mean_iou=baseline["mean_iou"],
-                presence_errors=total_errors, presence_errors_centre_within_0_05_of_border=near_errors)
+                presence_errors=total_errors, presence_errors_centre_within_0_05_of_border=near_errors,
+                presence_accuracy_centre_within_0_05_of_border=float((predicted == present)[near].mean())
+                if near.any() else float("nan"),
+                presence_accuracy_centre_beyond_0_05_of_border=float((predicted == present)[~near].mean())
+                if (~near).any() else float("nan"))
     if total_errors:
-        ctx.note("C3.1", f"{near_errors} of the {total_errors} presence errors are objects whose centre lies within "
+        ctx.note("C3.1", f"Presence accuracy is {float((predicted == present)[~near].mean()):.3f} for objects whose "
+                         f"centre is more than 0.05 of the side from the border and "
+                         f"{float((predicted == present)[near].mean()):.3f} within it. "
+                         f"{near_errors} of the {total_errors} presence errors are objects whose centre lies within "
                          f"0.05 of the image side from the border (inside or out), where an object cut by the border "
                          f"may not show where its centre is (see presence_by_centre_distance).")
     ctx.measure("C3.1b", identity_max_abs_error=float(identity["minus_log_1.1"].abs().max()),
