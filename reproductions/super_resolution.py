@@ -9,8 +9,12 @@ the others give the training patches. A photo is degraded by an antialiased down
 baseline and the network's input. The network is SRCNN (9-1-5 convolutions) predicting the
 correction to the bicubic image, trained with MSE on random ``patch``×``patch`` crops. On each held-out
 photo, PSNR and SSIM of the network's output and of bicubic upsampling against the original are
-computed on RGB, leaving out a border of ``scale`` pixels. Reproduced when the network's PSNR beats
-bicubic's on average over the held-out photos (the catalog), and on every one of them (stricter).
+computed on RGB, leaving out a border of ``scale`` pixels. The network is trained from ``seeds``
+seeds (each its own patches and initial weights) at ×3, SRCNN's headline setting. The gain of a seed
+is its mean PSNR gain over the held-out photos; the claim is judged on the 95% interval of that gain
+over seeds (``Effect``: beyond 0 → the rule decides; below the smallest gain of interest,
+``MIN_GAIN_DB``, → not reproduced; else underpowered). The rule (the catalog's floor): the mean gain is
+positive, and (stricter) no held-out photo is better served by bicubic (seed-mean PSNR).
 
 Command: ``repro run super_resolution``
 """
@@ -28,26 +32,28 @@ from skimage.transform import resize
 
 from keras_repro.data.embedded import COLOUR_PHOTOS, load_photos
 from keras_repro.models import srcnn
-from keras_repro.suite.claims import Claim, all_of, at_least, equals, greater_than
+from keras_repro.suite.claims import Claim, Effect, all_of, at_least, equals, greater_than
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    scale: int = setting(2, "upscaling factor: photos are shrunk by it, then upsampled back", ge=2)
+    scale: int = setting(3, "upscaling factor: photos are shrunk by it, then upsampled back (SRCNN's headline: 3)",
+                         ge=2)
+    seeds: int = setting(3, "networks trained, each from its own seed (patches and initial weights)", ge=1)
     test_photos: tuple[Literal[COLOUR_PHOTOS], ...] = setting(("astronaut", "coffee", "chelsea"),
                                                               "held-out photos (some, not all; the others train)")
     patch: int = setting(32, "side of the training patches, in pixels", ge=1)
-    patches: int = setting(8000, "training patches, spread over the training photos", ge=1)
-    epochs: int = setting(20, "training epochs", ge=1)
+    patches: int = setting(4000, "training patches per seed, spread over the training photos", ge=1)
+    epochs: int = setting(10, "training epochs", ge=1)
     batch_size: int = setting(32, "minibatch size", ge=1)
     learning_rate: float = setting(1e-3, "Adam learning rate", gt=0)
     width_multiplier: float = setting(1.0, "scales SRCNN's widths (1: the paper's)", gt=0)
     max_side: int = setting(512, "photos larger than this are downscaled first (training time)", ge=1)
     PROFILES = {"smoke": {"patches": 256, "epochs": 1, "width_multiplier": 0.25, "test_photos": ("chelsea",),
-                          "max_side": 256},
-                "full": {"patches": 40000, "epochs": 50, "max_side": 2000}}
+                          "max_side": 256, "seeds": 2},
+                "full": {"patches": 40000, "epochs": 50, "max_side": 2000, "seeds": 5}}
     DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
     def validate(self):
@@ -56,13 +62,21 @@ class Config(ReproConfig):
                               f"Received: {self.test_photos}")
 
 
+# C3.4: the smallest PSNR gain over bicubic that counts: 0.1 dB is below what a viewer sees and below the
+# differences SR papers report between methods (SRCNN's gain at x3 on Set5 is 2.36 dB)
+MIN_GAIN_DB = 0.1
+# SRCNN, Set5, x3, Y channel (Dong et al. 2014, Table 2): published beside ours, not judged (other data, channel)
+PAPER_PSNR_SET5_X3 = {"srcnn": 32.75, "bicubic": 30.39}
+
 CLAIMS = [
     Claim("C3.4", "Super-resolution is trained by downscaling an original, passing it through the network and "
                   "comparing with the original; the network beats bicubic upsampling.",
           rule=all_of(at_least("held_out_photos", 1), greater_than("mean_psnr_gain_db", 0.0),
                       equals("photos_where_bicubic_wins", 0)),
-          note="PSNR on RGB in [0, 1], border of `scale` pixels left out. For scale: SRCNN's paper reports about "
-               "+2 dB over bicubic (Set5, x3, Y channel) after far longer training than this CPU budget."),
+          effect=Effect("psnr_gain_db_per_seed", "higher", smallest=MIN_GAIN_DB, covers=("mean_psnr_gain_db",)),
+          note="PSNR on RGB in [0, 1], border of `scale` pixels left out. For scale: SRCNN's paper reports 32.75 dB "
+               "against bicubic's 30.39 dB (Set5, x3, Y channel; Dong et al. 2014, Table 2) after far longer "
+               "training than this CPU budget."),
 ]
 
 
@@ -126,33 +140,52 @@ def run(ctx):
     train_names = [n for n in photos if n not in cfg.test_photos]
     pairs = {name: degrade(img, cfg.scale) for name, img in photos.items()}
     ctx.progress(f"training photos: {', '.join(train_names)}; held out: {', '.join(cfg.test_photos)}")
-    x, y = training_patches([pairs[n] for n in train_names], cfg.patches, cfg.patch, np.random.default_rng(ctx.seed))
+    rows = []
+    for k in range(cfg.seeds):
+        x, y = training_patches([pairs[n] for n in train_names], cfg.patches, cfg.patch,
+                                np.random.default_rng(ctx.seed_for(2, k)))
+        ctx.reseed(1, k)
+        with ctx.scope():
+            model = srcnn(width_multiplier=cfg.width_multiplier)
+            model.compile(keras.optimizers.Adam(cfg.learning_rate), "mse")
+        ctx.fit(model, x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True, label=f"SRCNN seed {k}")
+        if k == 0:
+            ctx.save_model("srcnn", model)
+        rows += evaluate_photos(ctx, model, pairs, train_names, seed_index=k)
+    df = pd.DataFrame(rows)
+    ctx.table("psnr_ssim", df, keys=["seed_index", "photo"])
+    measure(ctx, df)
 
-    ctx.reseed(1)
-    with ctx.scope():
-        model = srcnn(width_multiplier=cfg.width_multiplier)
-        model.compile(keras.optimizers.Adam(cfg.learning_rate), "mse")
-    ctx.fit(model, x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True, label="SRCNN")
-    ctx.save_model("srcnn", model)
 
+def evaluate_photos(ctx, model, pairs, train_names, seed_index: int) -> list[dict]:
+    """PSNR and SSIM of the network and of bicubic on every photo (held out first)."""
+    cfg = ctx.config
     rows = []
     for name in list(cfg.test_photos) + train_names:
         original, bicubic = pairs[name]
         output = keras.ops.convert_to_numpy(model.predict(bicubic[None], verbose=0))[0]
         (psnr_net, ssim_net), (psnr_bic, ssim_bic) = scores(output, original, cfg.scale), \
             scores(bicubic, original, cfg.scale)
-        rows.append({"photo": name, "held_out": name in cfg.test_photos, "height": original.shape[0],
-                     "width": original.shape[1], "psnr_bicubic": psnr_bic, "psnr_network": psnr_net,
-                     "psnr_gain_db": psnr_net - psnr_bic, "ssim_bicubic": ssim_bic, "ssim_network": ssim_net})
-        if name == cfg.test_photos[0]:
+        rows.append({"seed_index": seed_index, "photo": name, "held_out": name in cfg.test_photos,
+                     "height": original.shape[0], "width": original.shape[1], "psnr_bicubic": psnr_bic,
+                     "psnr_network": psnr_net, "psnr_gain_db": psnr_net - psnr_bic, "ssim_bicubic": ssim_bic,
+                     "ssim_network": ssim_net})
+        if name == cfg.test_photos[0] and seed_index == 0:
             ctx.figure(f"example_{name}", plot_example(name, original, bicubic, output, cfg.scale))
-    df = pd.DataFrame(rows)
-    ctx.table("psnr_ssim", df, keys=["photo"])
+    return rows
+
+
+def measure(ctx, df: pd.DataFrame) -> None:
     held = df[df["held_out"]]
-    ctx.progress("held-out PSNR gain over bicubic: " + ", ".join(f"{r.photo} {r.psnr_gain_db:+.2f} dB"
-                                                                  for r in held.itertuples()))
-    ctx.measure("C3.4", held_out_photos=len(held), mean_psnr_gain_db=float(held["psnr_gain_db"].mean()),
-                photos_where_bicubic_wins=int((held["psnr_gain_db"] <= 0).sum()),
-                mean_ssim_gain=float((held["ssim_network"] - held["ssim_bicubic"]).mean()),
-                mean_psnr_bicubic=float(held["psnr_bicubic"].mean()), mean_psnr_network=float(held["psnr_network"].mean()),
-                scale=cfg.scale)
+    per_seed = held.groupby("seed_index")["psnr_gain_db"].mean()
+    per_photo = held.groupby("photo")[["psnr_gain_db", "psnr_bicubic", "psnr_network"]].mean()
+    ssim_gain = (held["ssim_network"] - held["ssim_bicubic"]).mean()
+    ctx.progress("held-out PSNR gain over bicubic, mean over seeds: "
+                 + ", ".join(f"{photo} {gain:+.2f} dB" for photo, gain in per_photo["psnr_gain_db"].items()))
+    ctx.measure("C3.4", held_out_photos=len(per_photo), mean_psnr_gain_db=float(per_seed.mean()),
+                psnr_gain_db_per_seed=[float(g) for g in per_seed],
+                photos_where_bicubic_wins=int((per_photo["psnr_gain_db"] <= 0).sum()),
+                mean_ssim_gain=float(ssim_gain), mean_psnr_bicubic=float(per_photo["psnr_bicubic"].mean()),
+                mean_psnr_network=float(per_photo["psnr_network"].mean()), scale=ctx.config.scale,
+                seeds=ctx.config.seeds, paper_psnr_srcnn_set5_x3=PAPER_PSNR_SET5_X3["srcnn"],
+                paper_psnr_bicubic_set5_x3=PAPER_PSNR_SET5_X3["bicubic"])

@@ -32,10 +32,17 @@ def test_srcnn_starts_as_the_bicubic_image_and_scores():
 
 
 def test_super_resolution_rule_and_config():
-    good = dict(held_out_photos=3, mean_psnr_gain_db=0.8, photos_where_bicubic_wins=0)
+    good = dict(held_out_photos=3, mean_psnr_gain_db=0.8, photos_where_bicubic_wins=0,
+                psnr_gain_db_per_seed=[0.7, 0.8, 0.9])
     assert verdict(super_resolution, good) == REPRODUCED
     assert verdict(super_resolution, {**good, "photos_where_bicubic_wins": 1}) == NOT_REPRODUCED
-    assert verdict(super_resolution, {**good, "mean_psnr_gain_db": -0.1}) == NOT_REPRODUCED
+    assert verdict(super_resolution, {**good, "mean_psnr_gain_db": -0.1,
+                                       "psnr_gain_db_per_seed": [-0.1, -0.12, -0.08]}) == NOT_REPRODUCED
+    # a gain within the seed spread decides nothing; one excluded below 0.1 dB rules the claim out
+    assert verdict(super_resolution, {**good, "mean_psnr_gain_db": 0.2,
+                                       "psnr_gain_db_per_seed": [0.6, -0.3, 0.3]}) == "inconclusive"
+    assert verdict(super_resolution, {**good, "mean_psnr_gain_db": 0.02,
+                                       "psnr_gain_db_per_seed": [0.01, 0.03, 0.02, 0.02]}) == REPRODUCED
     with pytest.raises(ConfigError, match="test_photos"):
         make_config(super_resolution.Config, "default", {"test_photos": "astronaut,lena"})
     with pytest.raises(ConfigError, match="scale"):
