@@ -68,3 +68,14 @@ assert type(model.layers[0]).__name__ == "DropConnect"
         proc = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
                               env=user_env(KERAS_BACKEND="jax"), cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_show_lists_preconditions_and_the_smallest_effect(tmp_path):
+    proc = repro("show", "gd_variants", "--results-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "precondition: full-batch GD does not oscillate at the control step" in proc.stdout
+    assert "steep_flip_fraction_gd_control == 0" in proc.stdout
+    proc = repro("show", "super_resolution", "--results-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "effect: 95% interval of psnr_gain_db_per_seed over seeds above 0" in proc.stdout
+    assert "smallest effect of interest is 0.1" in proc.stdout
