@@ -545,8 +545,8 @@ def _judge(claim: Claim, measured: Mapping[str, Any], rule_holds: bool, shown: d
                     f"The {span} excludes {target} or lies on the wrong side of zero.")
         return failed
     if decision == REPRODUCED:
-        if not rule_holds:
-            lead.append(f"The {span} {'reaches the rate' if is_rate else 'is beyond zero'}, but the rule fails.")
+        reached = "reaches the rate" if is_rate else "lies beyond zero in the claimed direction"
+        lead.append(f"The {span} {reached}" + ("." if rule_holds else ", but the rule fails."))
         return (REPRODUCED, CLAIM_HOLDS) if rule_holds else failed
     others = [r for r in (claim.rule.rules if isinstance(claim.rule, AllOf) else (claim.rule,))
               if not set(r.keys()) & set(effect.keys())]
