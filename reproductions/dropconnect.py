@@ -8,8 +8,12 @@ of each class), the same budget and seeds:
 - ``dropconnect``: the second hidden layer and the output layer are ``DropConnect(keep_prob)``, i.e.
   the weights that dropout's masks act on are dropped one by one instead of a whole row at a time.
 
-The gap is validation − training cross-entropy in inference mode after the same budget, mean over
-``seeds``. The DropConnect layer's inference rule (``keep_prob · W``) is checked as for dropout:
+The gap is validation − training cross-entropy in inference mode after the same budget. The claim
+is judged on the per-seed paired differences (gap with DropConnect − gap without, same seed and
+split): their 95% t-interval must lie below 0 (``GAP_EFFECT``; an interval above −0.02, the smallest
+effect of interest, rules the claim out; one that holds both is underpowered). The comparison
+presupposes that the network without a regulariser fits its training set (a precondition; that the
+DropConnect network trains is part of the claim, so it stays in the rule). The DropConnect layer's inference rule (``keep_prob · W``) is checked as for dropout:
 the Monte-Carlo mean of the output layer's pre-activation over training-mode masks equals the
 inference pre-activation, with the expected Monte-Carlo error computed from the Bernoulli variance.
 
@@ -30,7 +34,7 @@ from keras_repro.measures.gap import fit_tracking_gap, plot_gap_curves
 from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mean, relative_error
 from keras_repro.measures.paired import describe_paired, paired_comparison
 from keras_repro.models import mlp
-from keras_repro.suite.claims import Claim, all_of, at_least, less_than
+from keras_repro.suite.claims import Claim, Effect, all_of, at_least, less_than, requires
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
@@ -43,7 +47,7 @@ class Config(ReproConfig):
     n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
     epochs: int = setting(20, "training epochs", ge=1)
     repeats: int = setting(10, "passes over the training set per epoch", ge=1)
-    seeds: int = setting(3, "seeds (the gap is their mean)", ge=1)
+    seeds: int = setting(8, "seeds (the gap effect is judged on their paired differences)", ge=1)
     mc_examples: int = setting(10, "validation digits in the Monte-Carlo check of the inference rule", ge=1)
     mc_samples: int = setting(100_000, "training-mode draws averaged per example in that check", ge=1)
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 2, "mc_samples": 2000},
@@ -54,15 +58,27 @@ class Config(ReproConfig):
         digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
 
 
+# The smallest effect of interest, fixed before the run: 10% of the gap without a regulariser in the reference
+# run of this set-up (gap_none = 0.19 cross-entropy, results/dropconnect, default profile), i.e. 0.02 in the
+# gap's units (nats), the same as dropout's in reproductions/dropout.py ("like dropout").
+GAP_EFFECT = Effect("gap_dropconnect_minus_none_per_seed", "lower", smallest=0.02,
+                    covers=("gap_dropconnect_minus_none", "gap_dropconnect_minus_none_t"))
+
+METHOD = ("'trains': training accuracy (inference mode) >= 0.95 at the end, mean over seeds; gap = validation − "
+          "training cross-entropy after the same budget, judged on the per-seed paired differences (DropConnect − "
+          "none, same seed and split); mc_rel_error (the inference rule keep_prob·W is the expectation of the "
+          "training pre-activation) is stricter than the catalog.")
+
 CLAIMS = [
     Claim("C6.5", "DropConnect (zeroing random weights instead of outputs) trains and lowers the overfitting gap "
                   "like dropout.",
           rule=all_of(at_least("dropconnect_train_acc", 0.95), less_than("gap_dropconnect_minus_none", 0.0),
                       less_than("gap_dropconnect_minus_none_t", -2.0),
                       less_than("mc_rel_error", 0.01)),
-          note="'trains': training accuracy (inference mode) >= 0.95 at the end, mean over seeds; gap = validation − "
-               "training cross-entropy after the same budget, mean over seeds; mc_rel_error (the inference rule "
-               "keep_prob·W is the expectation of the training pre-activation) is stricter than the catalog."),
+          # A gap to lower presupposes a control that learnt its training set (lowest training accuracy over seeds).
+          preconditions=(requires("the network without a regulariser fits the training set",
+                                  at_least("none_train_acc_min", 0.95)),),
+          effect=GAP_EFFECT),
 ]
 
 
@@ -119,9 +135,22 @@ def run(ctx):
                 gap_dropconnect=float(mean.loc["dropconnect", "loss_gap"]),
                 val_acc_none=float(mean.loc["none", "val_acc"]), val_acc_dropout=float(mean.loc["dropout", "val_acc"]),
                 val_acc_dropconnect=float(mean.loc["dropconnect", "val_acc"]))
-    ctx.measure("C6.5", gap_dropconnect_minus_none_t=paired_comparison(results, "loss_gap", "variant", "dropconnect",
-                                                                      "none")["t"])
-    for name in ("dropconnect", "dropout"):
-        ctx.note("C6.5", describe_paired(f"gap with {name} − without", paired_comparison(results, "loss_gap", "variant",
-                                                                                       name, "none")))
+    comparisons = {name: paired_comparison(results, "loss_gap", "variant", name, "none")
+                   for name in ("dropconnect", "dropout")}
+    ctx.measure("C6.5", gap_dropconnect_minus_none_t=comparisons["dropconnect"]["t"],
+                gap_dropconnect_minus_none_per_seed=comparisons["dropconnect"]["differences"],
+                none_train_acc_min=float(results[results["variant"] == "none"]["train_acc"].min()))
+    ctx.note("C6.5", summary(comparisons, float(mean.loc["none", "loss_gap"]),
+                             float(mean.loc["dropconnect", "train_acc"])))
+    for name, comparison in comparisons.items():
+        ctx.note("C6.5", describe_paired(f"gap with {name} − without", comparison))
+    ctx.note("C6.5", METHOD)
     ctx.figure("gap_vs_epochs", plot_gap_curves(pd.DataFrame(curves), "val_acc", "validation accuracy"))
+
+
+def summary(comparisons: dict, gap_none: float, train_acc: float) -> str:
+    """The note's first sentence: what the verdict rests on, in numbers."""
+    dc, do = comparisons["dropconnect"], comparisons["dropout"]
+    return (f"DropConnect trained (training accuracy {train_acc:.3f}) and changed the overfitting gap by "
+            f"{dc['mean']:+.4f} on average (lower in {dc['lower_in']} of {dc['pairs']} seeds; dropout: "
+            f"{do['mean']:+.4f}, lower in {do['lower_in']}; the gap without either is {gap_none:.3f}).")

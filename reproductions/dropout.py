@@ -13,8 +13,12 @@ divides the kept units by ``p`` during training instead and does nothing at test
    outputs must coincide. Networks trained from scratch with either convention must reach the same
    test accuracy (within 2 points, mean over seeds).
 3. Overfitting gap on a deliberately small training set (``per_class`` digits of each class): the
-   gap is validation − training cross-entropy in inference mode after the same budget, mean over
-   ``seeds``; dropout (``p = keep_prob`` on both hidden layers) must lower it.
+   gap is validation − training cross-entropy in inference mode after the same budget; dropout
+   (``p = keep_prob`` on both hidden layers) must lower it. Judged on the per-seed paired differences
+   (gap with dropout − gap without, same seed and split): their 95% t-interval must lie below 0
+   (``GAP_EFFECT``: an interval above −0.02, the smallest effect of interest, rules the claim out;
+   one that holds both is underpowered). The claim presupposes that both networks fit their training
+   set (training accuracy ≥ 0.95 on every seed), a precondition.
 4. Dropout on the inputs vs salt noise (shown, not part of the rule): the digits store ink
    intensity on a 0 background, so zeroing a pixel (input dropout) paints it the colour of the
    paper: with dark ink on white paper, as digits are drawn, that is salt (white) noise only, never
@@ -39,7 +43,7 @@ from keras_repro.measures.gap import fit_tracking_gap, plot_gap_curves
 from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mean, relative_error
 from keras_repro.measures.paired import describe_paired, paired_comparison
 from keras_repro.models import mlp
-from keras_repro.suite.claims import Claim, all_of, at_most, less_than
+from keras_repro.suite.claims import Claim, Effect, all_of, at_least, at_most, less_than, requires
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
@@ -54,7 +58,7 @@ class Config(ReproConfig):
     n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
     epochs: int = setting(20, "training epochs", ge=1)
     repeats: int = setting(10, "passes over the training set per epoch", ge=1)
-    seeds: int = setting(3, "seeds (the gap is their mean)", ge=1)
+    seeds: int = setting(6, "seeds (the gap effect is judged on their paired differences)", ge=1)
     mc_examples: int = setting(20, "validation digits in the Monte-Carlo check of the inference rule", ge=1)
     mc_samples: int = setting(100_000, "training-mode draws averaged per example in that check", ge=1)
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 4, "mc_samples": 2000},
@@ -65,6 +69,17 @@ class Config(ReproConfig):
         digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
 
 
+# The smallest effect of interest, fixed before the run: 10% of the gap without dropout in the reference
+# run of this set-up (gap_none = 0.19 cross-entropy, results/dropout, default profile), i.e. 0.02 in the
+# gap's units (nats). A dropout that lowers the gap by less is not the effect the notes describe.
+GAP_EFFECT = Effect("gap_dropout_minus_none_per_seed", "lower", smallest=0.02,
+                    covers=("gap_dropout_minus_none", "gap_dropout_minus_none_t"))
+
+METHOD = ("gap = validation − training cross-entropy (inference mode) after the same budget; the effect is judged on "
+          "the per-seed paired differences (dropout − none, same seed and split). trained_test_acc_diff (|classic − "
+          "inverted| test accuracy, trained from scratch, mean over seeds) is stricter than the catalog. The "
+          "input-noise measurements are shown for context.")
+
 CLAIMS = [
     Claim("C6.4", "Dropout keeps each neuron with probability p at train time and multiplies outgoing weights by p "
                   "at test time (Keras instead divides by p at train time); the test-time output is the expectation "
@@ -74,9 +89,10 @@ CLAIMS = [
                       less_than("converted_max_abs_diff", 1e-5), at_most("trained_test_acc_diff", 0.02),
                       less_than("gap_dropout_minus_none", 0.0),
                       less_than("gap_dropout_minus_none_t", -2.0)),
-          note="gap = validation − training cross-entropy (inference mode) after the same budget, mean over seeds; "
-               "trained_test_acc_diff (|classic − inverted| test accuracy, trained from scratch, mean over seeds) is "
-               "stricter than the catalog. The input-noise measurements are shown for context."),
+          # An overfitting gap compares nets that learnt their training set; one that did not has no gap to lower.
+          preconditions=(requires("both nets fit the training set (lowest training accuracy over seeds)",
+                                  all_of(at_least("train_acc_none_min", 0.95), at_least("train_acc_dropout_min", 0.95))),),
+          effect=GAP_EFFECT),
 ]
 
 
@@ -187,11 +203,25 @@ def run(ctx):
                 val_acc_input_dropout=float(mean.loc["input_dropout", "val_acc"]),
                 val_acc_salt_noise=float(mean.loc["salt_noise", "val_acc"]),
                 val_acc_pepper_noise=float(mean.loc["pepper_noise", "val_acc"]))
+    train_acc_min = results.groupby("variant")["train_acc"].min()
     gap_comparison = paired_comparison(results, "loss_gap", "variant", "classic", "none")
-    ctx.measure("C6.4", gap_dropout_minus_none_t=gap_comparison["t"])
+    ctx.measure("C6.4", gap_dropout_minus_none_t=gap_comparison["t"],
+                gap_dropout_minus_none_per_seed=gap_comparison["differences"],
+                train_acc_none_min=float(train_acc_min["none"]), train_acc_dropout_min=float(train_acc_min["classic"]))
+    ctx.note("C6.4", summary(gap_comparison, float(mean.loc["none", "loss_gap"]), float(worst_mc["mc_rel_error"].max()),
+                             float(conversions["converted_max_abs_diff"].max())))
     ctx.note("C6.4", describe_paired("gap with dropout − without", gap_comparison))
+    ctx.note("C6.4", METHOD)
     ctx.figure("gap_vs_epochs", plot_gap_curves(pd.DataFrame(curves), "val_loss", "validation loss"))
     ctx.figure("input_noise", _plot_noise(split.x_train[:6], cfg.input_keep, ctx.rng(7)))
+
+
+def summary(gap: dict, gap_none: float, mc_error: float, conversion_diff: float) -> str:
+    """The note's first sentence: what the verdict rests on, in numbers."""
+    return (f"Dropout changed the overfitting gap by {gap['mean']:+.4f} on average (lower in {gap['lower_in']} of "
+            f"{gap['pairs']} seeds; the gap without dropout is {gap_none:.3f}), the Monte-Carlo expectation matches "
+            f"the inference output within {mc_error:.2%} and the converted network's outputs differ by at most "
+            f"{conversion_diff:.2g}.")
 
 
 def _plot_noise(images: np.ndarray, keep: float, rng: np.random.Generator):

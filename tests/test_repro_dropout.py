@@ -48,3 +48,56 @@ def test_salt_and_pepper_noise_set_pixels_to_paper_or_ink():
     pepper = module.set_pixels(1.0, 0.8)(x, np.random.default_rng(0))
     assert set(np.unique(salt)) == {0.0, 0.5} and set(np.unique(pepper)) == {0.5, 1.0}
     assert np.mean(salt == 0) == pytest.approx(0.2, abs=0.03)
+
+
+# -- the verdict: precondition, effect over seeds (issue 12) ---------------------------------------------
+
+def measured(differences, train_acc_none_min=1.0, train_acc_dropout_min=1.0, **overrides):
+    """A fake measurement set whose gap parts agree with ``differences`` (what the run records)."""
+    from keras_repro.measures.paired import paired_comparison
+    import pandas as pd
+
+    rows = [{"variant": v, "seed": s, "loss_gap": 0.2 + (d if v == "classic" else 0.0)}
+            for s, d in enumerate(differences) for v in ("none", "classic")]
+    cmp = paired_comparison(pd.DataFrame(rows), "loss_gap", "variant", "classic", "none")
+    return {"mc_rel_error_classic": 0.001, "mc_rel_error_inverted": 0.001, "converted_max_abs_diff": 0.0,
+            "trained_test_acc_diff": 0.005, "gap_dropout_minus_none": cmp["mean"], "gap_dropout_minus_none_t": cmp["t"],
+            "gap_dropout_minus_none_per_seed": cmp["differences"], "train_acc_none_min": train_acc_none_min,
+            "train_acc_dropout_min": train_acc_dropout_min, **overrides}
+
+
+def test_dropout_effect_is_wired_to_the_paired_gap_differences():
+    from keras_repro.suite import claims as c
+
+    _, claim = single_claim("dropout")
+    effect = claim.effect
+    assert (effect.key, effect.direction, effect.smallest) == ("gap_dropout_minus_none_per_seed", "lower", 0.02)
+    assert set(effect.covers) == {"gap_dropout_minus_none", "gap_dropout_minus_none_t"}
+    below = c.evaluate(claim, measured([-0.03, -0.04, -0.035, -0.05]), profile="default")
+    assert (below.verdict, below.reason) == (c.REPRODUCED, c.CLAIM_HOLDS)
+    straddles = c.evaluate(claim, measured([-0.03, 0.01, -0.02]), profile="default")
+    assert (straddles.verdict, straddles.reason) == (c.INCONCLUSIVE, c.UNDERPOWERED)
+    assert straddles.note.startswith("Underpowered") and "seeds would decide" in straddles.note
+    ruled_out = c.evaluate(claim, measured([-0.002, 0.001, 0.0, -0.001, 0.002]), profile="default")
+    assert (ruled_out.verdict, ruled_out.reason) == (c.NOT_REPRODUCED, c.CLAIM_CONTRADICTED)
+    # the conventions' part is not covered by the interval: failing it contradicts the claim even if underpowered
+    broken = c.evaluate(claim, measured([-0.03, 0.01, -0.02], converted_max_abs_diff=0.1), profile="default")
+    assert (broken.verdict, broken.reason) == (c.NOT_REPRODUCED, c.CLAIM_CONTRADICTED)
+
+
+def test_dropout_precondition_both_nets_fit_the_training_set():
+    from keras_repro.suite import claims as c
+
+    _, claim = single_claim("dropout")
+    result = c.evaluate(claim, measured([-0.03, -0.04, -0.035], train_acc_dropout_min=0.6), profile="default")
+    assert (result.verdict, result.reason) == (c.INCONCLUSIVE, c.PRECONDITION_UNMET)
+    assert "train_acc_dropout_min=0.6" in result.note
+
+
+def test_dropout_summary_sentence_states_the_numbers():
+    from keras_repro.suite.claims import first_sentence
+
+    module, _ = single_claim("dropout")
+    gap = {"mean": -0.0127, "lower_in": 5, "pairs": 6}
+    text = first_sentence(module.summary(gap, 0.194, 0.0013, 0.0) + " More.")
+    assert "-0.0127" in text and "5 of 6 seeds" in text and "0.194" in text and not text.endswith("More.")
