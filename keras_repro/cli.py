@@ -96,8 +96,8 @@ def show(name: str, results_dir: Path):
         click.echo(f"      rule: {claim.rule.describe()}")
         for pre in claim.preconditions:
             click.echo(f"      precondition: {pre.describe()}")
-        if claim.effect is not None:
-            click.echo(f"      effect: {claim.effect.describe()}")
+        for effect in claim.effects:
+            click.echo(f"      effect: {effect.describe()}")
         if claim.erratum:
             click.echo("      a failed rule is an erratum in the notes")
         if claim.note:

@@ -170,3 +170,26 @@ def test_first_sentence():
         "Precondition unmet: x (a=1.5), so no."
     assert c.first_sentence("Steps are medians, e.g. over seeds. Then") == "Steps are medians, e.g. over seeds."
     assert c.first_sentence("") == ""
+
+
+def test_several_effects_any_ruled_out_rules_out_all_beyond_let_the_rule_decide_else_underpowered():
+    a, b = c.Effect("a", "lower", 0.01, covers=("a_mean",)), c.Effect("b", "higher", 0.01, covers=("b_mean",))
+    claim = c.Claim("C9.5", "two levers", c.all_of(c.less_than("a_mean", 0), c.greater_than("b_mean", 0),
+                                                   c.equals("broken", 0)), effect=(a, b))
+    assert claim.effects == (a, b)
+
+    def judge(a_values, b_values, broken=0):
+        m = {"a": a_values, "b": b_values, "a_mean": sum(a_values) / len(a_values),
+             "b_mean": sum(b_values) / len(b_values), "broken": broken}
+        return c.evaluate(claim, m, profile="default")
+
+    beyond_a, beyond_b = [-0.05, -0.06, -0.04], [0.05, 0.06, 0.04]
+    assert judge(beyond_a, beyond_b).verdict == c.REPRODUCED
+    assert judge(beyond_a, beyond_b, broken=1).verdict == c.NOT_REPRODUCED
+    assert judge(beyond_a, [-0.05, -0.06, -0.04]).reason == c.CLAIM_CONTRADICTED  # b on the wrong side
+    weak = judge(beyond_a, [0.05, -0.03, 0.02])
+    assert (weak.verdict, weak.reason) == (c.INCONCLUSIVE, c.UNDERPOWERED) and weak.note.startswith("Underpowered")
+    assert "b_ci_low" in weak.measured and "a_ci_high" in weak.measured
+    assert judge(beyond_a, [0.05, -0.03, 0.02], broken=1).verdict == c.NOT_REPRODUCED  # an uncovered part fails
+    with pytest.raises(TypeError, match="Effect or a Rate"):
+        c.Claim("C9.5", "x", c.less_than("a_mean", 0), effect=(a, "b"))

@@ -31,12 +31,12 @@ def test_overfitting_levers_rule_needs_every_lever():
         assert not claim.rule({**good, key: bad}), key
 
 
-def test_overfitting_levers_effect_reads_the_size_lever():
+def test_overfitting_levers_effects_read_every_lever():
     module, claim = single_claim("overfitting_levers")
-    assert claim.effect is module.SIZE_EFFECT
-    assert (claim.effect.key, claim.effect.direction, claim.effect.smallest) == (
+    assert claim.effects == (module.SIZE_EFFECT, module.AUG_EFFECT, module.ES_EFFECT)
+    assert (module.SIZE_EFFECT.key, module.SIZE_EFFECT.direction, module.SIZE_EFFECT.smallest) == (
         "size_gap_narrow_minus_wide_per_seed", "lower", 0.02)
-    assert set(claim.effect.covers) == {"size_gap_narrow_minus_wide", "size_t"}
+    assert set(module.SIZE_EFFECT.covers) == {"size_gap_narrow_minus_wide", "size_t"}
     # every lever's paired differences are recorded under the key of its declared effect
     assert {module.AUG_EFFECT.key, module.ES_EFFECT.key} <= set(measured((-0.05, -0.06, -0.055)))
     assert c.evaluate(claim, measured((-0.05, -0.06, -0.055)), profile="default").verdict == c.REPRODUCED
@@ -44,10 +44,12 @@ def test_overfitting_levers_effect_reads_the_size_lever():
     wrong = c.evaluate(claim, measured((0.08, 0.15, 0.11)), profile="default")
     assert (wrong.verdict, wrong.reason) == (c.NOT_REPRODUCED, c.CLAIM_CONTRADICTED)
     assert "wrong side" in wrong.note
-    # a straddling size lever is underpowered only while the other levers' parts hold
+    # a straddling lever is underpowered while no lever is ruled out
     straddles = c.evaluate(claim, measured((-0.05, 0.02, -0.03)), profile="default")
     assert (straddles.verdict, straddles.reason) == (c.INCONCLUSIVE, c.UNDERPOWERED)
-    failed_aug = c.evaluate(claim, measured((-0.05, 0.02, -0.03), aug=(0.03, -0.01, 0.02)), profile="default")
+    weak_aug = c.evaluate(claim, measured((-0.05, -0.06, -0.055), aug=(0.03, -0.06, -0.04)), profile="default")
+    assert (weak_aug.verdict, weak_aug.reason) == (c.INCONCLUSIVE, c.UNDERPOWERED)
+    failed_aug = c.evaluate(claim, measured((-0.05, -0.06, -0.055), aug=(0.03, 0.01, 0.02)), profile="default")
     assert (failed_aug.verdict, failed_aug.reason) == (c.NOT_REPRODUCED, c.CLAIM_CONTRADICTED)
 
 

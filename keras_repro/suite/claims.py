@@ -414,8 +414,10 @@ class Claim:
 
     ``note`` is printed with the verdict whatever it is: use it for an erratum in the notes or for
     what the reproduction does differently from the catalog (and why). ``preconditions`` and ``effect``
-    are declared here, before any run (see the module docstring); ``erratum=True`` says that a failure
-    of the rule is a slip in the notes (reason ``erratum in the notes``), not a failed experiment.
+    are declared here, before any run (see the module docstring); ``effect`` may be one effect or a
+    tuple of them (a claim with several comparisons: any one ruled out rules the claim out; all beyond
+    zero let the rule decide; otherwise underpowered). ``erratum=True`` says that a failure of the rule
+    is a slip in the notes (reason ``erratum in the notes``), not a failed experiment.
     """
 
     id: str
@@ -423,14 +425,26 @@ class Claim:
     rule: Rule
     note: str = ""
     preconditions: tuple[Precondition, ...] = ()
-    effect: Effect | Rate | None = None
+    effect: Effect | Rate | tuple[Effect | Rate, ...] | None = None
     erratum: bool = False
+
+    @property
+    def effects(self) -> tuple[Effect | Rate, ...]:
+        """The declared effects as a tuple (empty when none)."""
+        if self.effect is None:
+            return ()
+        return tuple(self.effect) if isinstance(self.effect, (tuple, list)) else (self.effect,)
 
     def __post_init__(self):
         if not isinstance(self.rule, Rule):
             raise TypeError(f"claim {self.id}: rule must be a keras_repro.suite.claims.Rule, got {self.rule!r}")
         object.__setattr__(self, "preconditions", tuple(self.preconditions))
-        judged = set(self.rule.keys()) | set(self.effect.keys() if self.effect else ())
+        if isinstance(self.effect, list):
+            object.__setattr__(self, "effect", tuple(self.effect))
+        for effect in self.effects:
+            if not isinstance(effect, (Effect, Rate)):
+                raise TypeError(f"claim {self.id}: effect must be an Effect or a Rate, got {effect!r}")
+        judged = set(self.rule.keys()) | {k for effect in self.effects for k in effect.keys()}
         for pre in self.preconditions:
             if not isinstance(pre, Precondition):
                 raise TypeError(f"claim {self.id}: preconditions must be built with requires(), got {pre!r}")
@@ -438,8 +452,8 @@ class Claim:
             if overlap:  # a precondition is what the claim presupposes, never the claim itself
                 raise ValueError(f"claim {self.id}: precondition {pre.text!r} reads {', '.join(sorted(overlap))}, "
                                  "which the claim's rule or effect judges")
-        if self.effect is not None:
-            foreign = [k for k in self.effect.covers if k not in self.rule.keys()]
+        for effect in self.effects:
+            foreign = [k for k in effect.covers if k not in self.rule.keys()]
             if foreign:
                 raise ValueError(f"claim {self.id}: effect covers {foreign}, which the rule does not read")
 
@@ -493,7 +507,7 @@ def evaluate(claim: Claim, measured: Mapping[str, Any], *, profile: str, inconcl
              notes: tuple[str, ...] = (), dry_run: bool = False) -> ClaimResult:
     """The verdict of ``claim`` on ``measured``, decided as the module docstring says."""
     note_parts = [n for n in (claim.note, *notes) if n]
-    effect_keys = claim.effect.keys() if claim.effect else ()
+    effect_keys = [k for effect in claim.effects for k in effect.keys()]
     ordered = [*effect_keys, *claim.rule.keys(), *(k for p in claim.preconditions for k in p.rule.keys())]
     shown = {k: measured[k] for k in dict.fromkeys(ordered) if k in measured}
     shown.update({k: v for k, v in measured.items() if k not in shown})
@@ -527,11 +541,35 @@ def evaluate(claim: Claim, measured: Mapping[str, Any], *, profile: str, inconcl
 
 def _judge(claim: Claim, measured: Mapping[str, Any], rule_holds: bool, shown: dict[str, Any],
            lead: list[str]) -> tuple[str, str]:
-    """The verdict once the preconditions hold: the effect's interval, then the rule."""
+    """The verdict once the preconditions hold: the effects' intervals, then the rule."""
     failed = (NOT_REPRODUCED, ERRATUM if claim.erratum else CLAIM_CONTRADICTED)
-    if claim.effect is None:
+    if not claim.effects:
         return (REPRODUCED, CLAIM_HOLDS) if rule_holds else failed
-    effect = claim.effect
+    judged = [_judge_effect(effect, measured, shown) for effect in claim.effects]
+    ruled_out = [sentence for decision, sentence, _ in judged if decision == NOT_REPRODUCED]
+    if ruled_out:
+        lead.extend(ruled_out)
+        return failed
+    if all(decision == REPRODUCED for decision, _, _ in judged):
+        lead.extend(sentence for _, sentence, _ in judged)
+        if not rule_holds:
+            lead.append("The rule fails.")
+        return (REPRODUCED, CLAIM_HOLDS) if rule_holds else failed
+    covered = {k for effect in claim.effects for k in effect.keys()}
+    others = [r for r in (claim.rule.rules if isinstance(claim.rule, AllOf) else (claim.rule,))
+              if not set(r.keys()) & covered]
+    weak = [(sentence, more) for decision, sentence, more in judged if decision == UNDERPOWERED]
+    if not all([r(measured) for r in others]):
+        lead.extend(sentence for sentence, _ in weak)
+        lead.append("A part of the rule that no interval covers fails.")
+        return failed
+    lead.extend(f"Underpowered: {sentence[0].lower()}{sentence[1:-1]}; {more}." for sentence, more in weak)
+    lead.extend(sentence for decision, sentence, _ in judged if decision == REPRODUCED)
+    return INCONCLUSIVE, UNDERPOWERED
+
+
+def _judge_effect(effect: Effect | Rate, measured: Mapping[str, Any], shown: dict[str, Any]) -> tuple[str, str, str]:
+    """(decision, the sentence that says why, what would decide when underpowered); records the interval."""
     values = effect.values(measured)
     decision, ci = effect.decide(values)
     is_rate = isinstance(effect, Rate)
@@ -541,25 +579,17 @@ def _judge(claim: Claim, measured: Mapping[str, Any], rule_holds: bool, shown: d
     target = f"the claimed rate ({effect.at_least:g})" if is_rate else \
         f"the smallest effect of interest ({effect.smallest:g})"
     if decision == NOT_REPRODUCED:
-        lead.append(f"The {span} lies below {target}." if is_rate else
-                    f"The {span} excludes {target} or lies on the wrong side of zero.")
-        return failed
+        return decision, (f"The {span} lies below {target}." if is_rate else
+                          f"The {span} excludes {target} or lies on the wrong side of zero."), ""
     if decision == REPRODUCED:
         reached = "reaches the rate" if is_rate else "lies beyond zero in the claimed direction"
-        lead.append(f"The {span} {reached}" + ("." if rule_holds else ", but the rule fails."))
-        return (REPRODUCED, CLAIM_HOLDS) if rule_holds else failed
-    others = [r for r in (claim.rule.rules if isinstance(claim.rule, AllOf) else (claim.rule,))
-              if not set(r.keys()) & set(effect.keys())]
-    if not all([r(measured) for r in others]):
-        lead.append(f"The {span} straddles, and a part of the rule that it does not cover fails.")
-        return failed
+        return decision, f"The {span} {reached}.", ""
     needed = effect.seeds_to_decide(values)
     more = (f"about {needed} seeds would decide at this spread" if needed is not None
             else f"more than {MAX_SEEDS_SHOWN} seeds, or a larger budget, would be needed" if ci.n >= 2
             else "at least 2 seeds are needed to measure a spread")
     holds = f"holds {target}" if is_rate else f"holds both 0 and {target}"
-    lead.append(f"Underpowered: the {span} {holds}; {more}.")
-    return INCONCLUSIVE, UNDERPOWERED
+    return decision, f"The {span} {holds}.", more
 
 
 def unavailable(claim: Claim, message: str) -> ClaimResult:
