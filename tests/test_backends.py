@@ -79,3 +79,13 @@ def test_show_lists_preconditions_and_the_smallest_effect(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "effect: 95% interval of psnr_gain_db_per_seed over seeds above 0" in proc.stdout
     assert "smallest effect of interest is 0.1" in proc.stdout
+
+
+def test_full_batch_training_runs_on_torch(tmp_path):
+    """full_batch_fit runs many steps per execution; PyTorch's trainer allows one (it refused: a bug)."""
+    if not installed("torch"):
+        pytest.skip("torch is not installed")
+    proc = repro("run", "linear_collapse", "--backend", "torch", "--profile", "smoke", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (run_json,) = tmp_path.glob("linear_collapse/*/run.json")
+    assert json.loads(run_json.read_text())["backend"] == "torch"

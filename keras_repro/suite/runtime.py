@@ -99,7 +99,8 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
 
     Keras runs one ``fit`` step per batch and pays Python overhead per step; here the data are tiled
     ``chunk`` times so one epoch is ``chunk`` identical full-batch steps, executed ``chunk`` at a time
-    (``steps_per_execution``). Must be called before the model's first ``fit``.
+    (``steps_per_execution``; one at a time on PyTorch, which allows no more). Must be called before the
+    model's first ``fit``.
     """
     import math
 
@@ -109,7 +110,9 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
         raise ValueError(f"steps must be >= 1. Received: steps={steps}")
     chunk = max(1, min(chunk, steps))
     x, y = np.asarray(x), np.asarray(y)
-    model.steps_per_execution = chunk
+    # PyTorch's trainer runs one step per execution (it refuses more); the tiled epoch still saves the
+    # per-epoch overhead there
+    model.steps_per_execution = 1 if keras.backend.backend() == "torch" else chunk
     tiled_x, tiled_y = np.concatenate([x] * chunk), np.concatenate([y] * chunk)
     return runtime.fit(model, tiled_x, tiled_y, batch_size=len(x), epochs=math.ceil(steps / chunk), shuffle=False,
                        label=label, progress=progress, **kwargs)
