@@ -9,13 +9,17 @@ parameters.
 (b) Equal budgets at CPU scale: the same two templates at ``depth`` and ``width_multiplier`` (ImageNet-style
 stem and four stages, 32×32×3 digits; ``--set dataset=tfds:cifar10`` for CIFAR-10), the ResNeXt's
 cardinality and group width chosen so that its trainable parameters are within 10% of the ResNet's
-(checked: the rule reads it), trained with the same optimiser, epochs, data order and seeds. Test
-errors are compared per seed and, pooled over seeds, by McNemar's exact test on the test images
-that exactly one of the two networks gets wrong (one-sided: ResNeXt wrong less often).
+(checked: the rule reads it), trained with the same optimiser, step schedule (the learning rate
+divided by 10 for the last quarter of the epochs, as in the paper), epochs, data order and seeds.
+The judged comparison is the per-seed test-error difference (ResNeXt − ResNet) over ``seeds`` seeds,
+on its 95% t-interval (the seed, i.e. initialisation and data order, is the unit of replication);
+McNemar's exact test on the test images that exactly one of the two networks gets wrong, pooled over
+seeds (one-sided: ResNeXt wrong less often), stays a part of the rule.
 
-Reproduced when the parameters are matched within 10% (both settings), ResNeXt's mean test error is
-lower, and McNemar's one-sided p < 0.05: stricter than the catalog's "beats", because on a small
-test set differences of a few images are noise.
+Reproduced when the parameters are matched within 10% (both settings), the interval lies below 0,
+ResNeXt's mean test error is lower, and McNemar's one-sided p < 0.05: stricter than the catalog's
+"beats", because on a small test set differences of a few images are noise. Not reproduced when the
+interval excludes a 1-point gain (``SMALLEST_GAIN``); underpowered when it holds both.
 
 Command: ``repro run resnext_cardinality``
 """
@@ -33,7 +37,7 @@ from scipy import stats
 from keras_repro.data import in_memory_spec, load_arrays, to_unit_float
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.models import resnet, resnext, trainable_parameters
-from keras_repro.suite.claims import Claim, all_of, at_most, less_than
+from keras_repro.suite.claims import Claim, Effect, all_of, at_most, less_than
 from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
@@ -48,11 +52,13 @@ class Config(ReproConfig):
     cardinality: int = setting(4, "groups of ResNeXt's 3×3 convolutions (4 × 24 channels at this width: parameters "
                                   "within 1% of ResNet-50's)", ge=1)
     base_width: int = setting(24, "channels per group (at width 1)", ge=1)
-    epochs: int = setting(8, "training epochs, the same for both networks", ge=1)
+    epochs: int = setting(6, "training epochs, the same for both networks", ge=1)
+    lr_drop_at: float = setting(0.75, "fraction of the epochs after which the learning rate is divided by 10 (1: never)",
+                                gt=0, le=1)
     batch_size: int = setting(64, "minibatch size", ge=1)
     learning_rate: float = setting(0.05, "SGD learning rate", gt=0)
     momentum: float = setting(0.9, "SGD momentum", ge=0, lt=1)
-    seeds: int = setting(2, "seeds (test errors pooled over them)", ge=1)
+    seeds: int = setting(3, "seeds (the per-seed test-error difference is judged on its interval over them)", ge=1)
     max_examples: int = setting(0, "training images used (0: the whole training set)", ge=0)
     PROFILES = {"smoke": {"depth": 26, "width_multiplier": 0.125, "epochs": 1, "seeds": 1, "max_examples": 128},
                 "full": {"dataset": "tfds:cifar10", "width_multiplier": 1.0, "cardinality": 32, "base_width": 4,
@@ -60,14 +66,17 @@ class Config(ReproConfig):
     DRY_RUN = {"epochs": 1, "seeds": 1, "batch_size": 32}  # --dry-run: budgets only
 
 
+# Smallest gain that would count: 1 percentage point of test error, about 60% of the paper's margin
+# (23.9% − 22.2% = 1.7 points); on the 359 digit test images it is 3–4 images.
+SMALLEST_GAIN = 0.01
+
 CLAIMS = [
     Claim("C5.8", "Grouped convolutions (cardinality) beat ResNet at a similar cost (ResNeXt-50 32x4d: 22.2% vs "
                   "23.9% top-1 error).",
           rule=all_of(at_most("imagenet_param_rel_diff", 0.10), at_most("param_rel_diff", 0.10),
                       less_than("test_error_resnext_minus_resnet", 0.0), less_than("mcnemar_p_one_sided", 0.05)),
-          note="param_rel_diff: |ResNeXt − ResNet| / ResNet trainable parameters of the trained pair; "
-               "mcnemar_p_one_sided: exact binomial test on the test images exactly one network gets wrong, "
-               "pooled over seeds."),
+          effect=Effect("test_error_resnext_minus_resnet_per_seed", "lower", SMALLEST_GAIN,
+                        covers=("test_error_resnext_minus_resnet", "mcnemar_p_one_sided"))),
 ]
 
 
@@ -80,13 +89,15 @@ def imagenet_rows() -> list[dict]:
     return rows
 
 
-def build(cfg, kind: str, input_shape, classes: int):
+def build(cfg, kind: str, input_shape, classes: int, steps_per_epoch: int = 1):
     if kind == "resnet":
         model = resnet(cfg.depth, width_multiplier=cfg.width_multiplier, input_shape=input_shape, classes=classes)
     else:
         model = resnext(cfg.depth, cardinality=cfg.cardinality, base_width=cfg.base_width,
                         width_multiplier=cfg.width_multiplier, input_shape=input_shape, classes=classes)
-    model.compile(keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum), "sparse_categorical_crossentropy",
+    drop = int(cfg.lr_drop_at * steps_per_epoch * cfg.epochs)  # the paper's step schedule: ÷10 late in training
+    rate = keras.optimizers.schedules.PiecewiseConstantDecay([drop], [cfg.learning_rate, cfg.learning_rate / 10])
+    model.compile(keras.optimizers.SGD(rate, momentum=cfg.momentum), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
 
@@ -129,7 +140,8 @@ def run(ctx):
         for kind in ("resnet", "resnext"):
             ctx.reseed(seed)  # same data order for both networks of a seed
             with ctx.scope():
-                model = build(cfg, kind, x_train.shape[1:], data.num_classes)
+                model = build(cfg, kind, x_train.shape[1:], data.num_classes,
+                              steps_per_epoch=-(-len(data.y_train) // cfg.batch_size))
             history = ctx.fit(model, x_train, data.y_train, batch_size=cfg.batch_size, epochs=cfg.epochs,
                               shuffle=True, label=f"{kind} seed {seed}").history
             predicted = keras.ops.convert_to_numpy(model.predict(x_test, batch_size=256, verbose=0)).argmax(1)
@@ -146,15 +158,20 @@ def run(ctx):
         np.concatenate([wrong["resnet", s] for s in range(cfg.seeds)]),
         np.concatenate([wrong["resnext", s] for s in range(cfg.seeds)]))
     error = results.groupby("network")["test_error"].mean()
+    per_seed = results.pivot(index="seed", columns="network", values="test_error")
+    differences = (per_seed["resnext"] - per_seed["resnet"]).tolist()
     params = results.groupby("network")["trainable_parameters"].first()
-    ctx.measure("C5.8", imagenet_param_rel_diff=float(abs(x50 - r50) / r50),
+    ctx.measure("C5.8", test_error_resnext_minus_resnet_per_seed=differences,
+                imagenet_param_rel_diff=float(abs(x50 - r50) / r50),
                 param_rel_diff=float(abs(params["resnext"] - params["resnet"]) / params["resnet"]),
                 test_error_resnext_minus_resnet=float(error["resnext"] - error["resnet"]),
                 mcnemar_p_one_sided=p, only_resnet_wrong=only_resnet, only_resnext_wrong=only_resnext,
                 test_error_resnet=float(error["resnet"]), test_error_resnext=float(error["resnext"]),
                 paper_top1_error_resnet50=0.239, paper_top1_error_resnext50=0.222, seeds=cfg.seeds)
-    if error["resnext"] < error["resnet"] and p >= 0.05:
-        ctx.note("C5.8", f"ResNeXt erred less ({error['resnext']:.2%} vs {error['resnet']:.2%} test error, mean over "
-                         f"{cfg.seeds} seeds), but only {only_resnext} vs {only_resnet} test images were missed by one "
-                         f"network alone (p = {p:.3g}): at this size the difference is not distinguishable from "
-                         f"chance. The paper's margin (1.7 points) is measured on 50,000 ImageNet validation images.")
+    better = sum(d < 0 for d in differences)
+    ctx.note("C5.8", f"ResNeXt's test error is {error['resnext']:.2%} against ResNet's {error['resnet']:.2%} (mean of "
+                     f"{cfg.seeds} seeds; lower on {better} of them, McNemar p = {p:.3g} on {only_resnext} vs "
+                     f"{only_resnet} images missed by one network alone). The paper's margin (1.7 points) is measured "
+                     "on 50,000 ImageNet validation images. param_rel_diff: |ResNeXt − ResNet| / ResNet trainable "
+                     "parameters of the trained pair; mcnemar_p_one_sided: exact binomial test on the test images "
+                     "exactly one network gets wrong, pooled over seeds.")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import verdict
 
-from keras_repro.suite.claims import NOT_REPRODUCED, REPRODUCED
+from keras_repro.suite.claims import INCONCLUSIVE, NOT_REPRODUCED, PRECONDITION_UNMET, REPRODUCED, UNDERPOWERED, evaluate
 from keras_repro.suite.config import ConfigError, make_config
 from reproductions import resnet_degradation
 
@@ -25,10 +25,35 @@ def test_resnet_degradation_depths_are_checked(depths, fragment):
         make_config(resnet_degradation.Config, "default", {"depths": depths})
 
 
+GOOD = dict(plain_deep_minus_shallow_loss_per_seed=[0.8, 0.7, 0.9], plain_deep_minus_shallow_loss=0.8,
+            residual_deep_minus_shallow_loss=-0.001, input_sizes_checked=4, input_size_mismatches=0,
+            loss_plain_shallow=0.02, loss_residual_shallow=0.01)
+
+
 def test_resnet_degradation_rule():
-    good = dict(plain_deep_minus_shallow_loss=0.8, residual_deep_minus_shallow_loss=-0.001, input_sizes_checked=4,
-                input_size_mismatches=0)
-    assert verdict(resnet_degradation, good) == REPRODUCED
-    assert verdict(resnet_degradation, {**good, "residual_deep_minus_shallow_loss": 0.02}) == NOT_REPRODUCED
-    assert verdict(resnet_degradation, {**good, "plain_deep_minus_shallow_loss": -0.1}) == NOT_REPRODUCED
-    assert verdict(resnet_degradation, {**good, "input_size_mismatches": 1}) == NOT_REPRODUCED
+    assert verdict(resnet_degradation, GOOD) == REPRODUCED
+    assert verdict(resnet_degradation, {**GOOD, "residual_deep_minus_shallow_loss": 0.02}) == NOT_REPRODUCED
+    assert verdict(resnet_degradation, {**GOOD, "input_size_mismatches": 1}) == NOT_REPRODUCED
+
+
+def test_resnet_degradation_effect_judges_the_plain_gap_over_seeds():
+    (claim,) = resnet_degradation.CLAIMS
+    assert claim.effect.key == "plain_deep_minus_shallow_loss_per_seed" and claim.effect.direction == "higher"
+    assert claim.effect.smallest == resnet_degradation.SMALLEST_DEGRADATION
+    # the plain nets do not degrade: the interval lies on the wrong side
+    flat = {**GOOD, "plain_deep_minus_shallow_loss_per_seed": [-0.01, -0.02, -0.015],
+            "plain_deep_minus_shallow_loss": -0.015}
+    assert verdict(resnet_degradation, flat) == NOT_REPRODUCED
+    # a straddling interval is underpowered, unless the residual part (not covered) fails
+    noisy = {**GOOD, "plain_deep_minus_shallow_loss_per_seed": [0.5, -0.3, 0.1], "plain_deep_minus_shallow_loss": 0.1}
+    result = evaluate(claim, noisy, profile="default")
+    assert (result.verdict, result.reason) == (INCONCLUSIVE, UNDERPOWERED)
+    assert verdict(resnet_degradation, {**noisy, "residual_deep_minus_shallow_loss": 0.05}) == NOT_REPRODUCED
+
+
+@pytest.mark.parametrize("key", ["loss_plain_shallow", "loss_residual_shallow"])
+def test_resnet_degradation_needs_trained_shallow_nets(key):
+    (claim,) = resnet_degradation.CLAIMS
+    result = evaluate(claim, {**GOOD, key: 2.3}, profile="default")
+    assert (result.verdict, result.reason) == (INCONCLUSIVE, PRECONDITION_UNMET)
+    assert f"{key}=2.3" in result.note

@@ -5,13 +5,18 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import keras
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import verdict
 
 from keras_repro.models import vgg
-from keras_repro.suite.claims import NOT_REPRODUCED, REPRODUCED
+from keras_repro.suite.claims import INCONCLUSIVE, NOT_REPRODUCED, PRECONDITION_UNMET, REPRODUCED, evaluate
 from reproductions import vgg_progressive
+
+
+PARTS = dict(pool_after_each_cascade=True, backbone_weights_unchanged=True, backbone_parity_accuracy_over_chance=0.3,
+             root_loss_over_ln_classes=0.1)
 
 
 def _table(progressive, scratch, depths=(11, 13, 16, 19)):
@@ -26,8 +31,28 @@ def test_loss_summary_and_rule_when_progressive_wins():
     assert measured["worst_deep_loss_ratio"] == pytest.approx(0.15 / 2.3)
     assert measured["scratch_normal_degradation"] == pytest.approx(2.0)
     assert measured["progressive_degradation"] == pytest.approx(-0.2)
-    assert verdict(vgg_progressive, {**measured, "pool_after_each_cascade": True,
-                                     "backbone_weights_unchanged": True}) == REPRODUCED
+    assert verdict(vgg_progressive, {**measured, **PARTS}) == REPRODUCED
+    # a frozen backbone whose head sits near chance fails, though its weights are unchanged
+    assert verdict(vgg_progressive, {**measured, **PARTS, "backbone_parity_accuracy_over_chance": 0.004}) == \
+        NOT_REPRODUCED
+
+
+def test_vgg_root_that_never_trained_is_inconclusive():
+    # the reference run's numbers: every N(0, σ) net at ln 10, the root included
+    measured = vgg_progressive.loss_summary(_table([2.30266, 2.30259, 2.30258, 2.30256],
+                                                   [2.30266, 2.30262, 2.30265, 2.3027]), (11, 13, 16, 19))
+    result = evaluate(vgg_progressive.CLAIMS[0], {**measured, **PARTS, "root_loss_over_ln_classes": 1.00003,
+                                                  "backbone_parity_accuracy_over_chance": 0.0},
+                      profile="default")
+    assert (result.verdict, result.reason) == (INCONCLUSIVE, PRECONDITION_UNMET)
+    assert result.note.startswith("Precondition unmet: the root N(0, σ) VGG-11 trained")
+    assert "root_loss_over_ln_classes=1.00003" in result.note
+    assert result.rule_outcome == NOT_REPRODUCED  # what the rule alone would have said
+
+
+def test_majority_share_is_chance():
+    ds = [(None, np.array([1, 0, 1])), (None, np.array([1]))]
+    assert vgg_progressive.majority_share(ds) == pytest.approx(0.75)
 
 
 @pytest.mark.parametrize("progressive, scratch", [
@@ -36,8 +61,7 @@ def test_loss_summary_and_rule_when_progressive_wins():
 ])
 def test_vgg_rule_fails_without_a_clear_gap(progressive, scratch):
     measured = vgg_progressive.loss_summary(_table(progressive, scratch), (11, 13, 16, 19))
-    assert verdict(vgg_progressive, {**measured, "pool_after_each_cascade": True,
-                                     "backbone_weights_unchanged": True}) == NOT_REPRODUCED
+    assert verdict(vgg_progressive, {**measured, **PARTS}) == NOT_REPRODUCED
 
 
 def test_pools_after_each_cascade_and_config_checks():
