@@ -193,3 +193,15 @@ def test_several_effects_any_ruled_out_rules_out_all_beyond_let_the_rule_decide_
     assert judge(beyond_a, [0.05, -0.03, 0.02], broken=1).verdict == c.NOT_REPRODUCED  # an uncovered part fails
     with pytest.raises(TypeError, match="Effect or a Rate"):
         c.Claim("C9.5", "x", c.less_than("a_mean", 0), effect=(a, "b"))
+
+
+def test_no_worse_is_a_non_inferiority_interval():
+    nw = c.no_worse("d", "lower", 0.05)
+    assert nw.decide([0.01, -0.01, 0.0, 0.02])[0] == c.REPRODUCED  # within the margin
+    assert nw.decide([0.3, 0.32, 0.31])[0] == c.NOT_REPRODUCED  # worse by more than the margin throughout
+    assert nw.decide([0.133, 0.053, 0.270])[0] == c.UNDERPOWERED
+    assert c.no_worse("d", "higher", 0.05).decide([-0.3, -0.32, -0.31])[0] == c.NOT_REPRODUCED
+    needed = nw.seeds_to_decide([0.133, 0.053, 0.270])
+    assert needed is not None and needed > 3
+    with pytest.raises(ValueError, match="margin"):
+        c.no_worse("d", "lower", 0)

@@ -342,6 +342,70 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class NoWorse(Effect):
+    """A non-inferiority comparison over seeds: the treated variant is at least as good as the control.
+
+    ``key`` holds the per-seed paired differences (treated − control); ``direction`` is the good side
+    (``"lower"``: lower is better, e.g. a loss). ``margin`` (> 0, in the key's units) is the largest
+    deficit that still counts as "as good". The 95% interval decides: entirely within the margin (its
+    bad end below ``margin``) → the rule decides; entirely beyond it (worse by more than the margin on
+    every plausible value) → not reproduced; otherwise underpowered.
+    """
+
+    smallest: float = 0.0  # unused: the margin decides
+    margin: float = 0.0
+
+    def __post_init__(self):
+        if self.direction not in ("lower", "higher"):
+            raise ValueError(f"effect {self.key!r}: direction must be 'lower' or 'higher', got {self.direction!r}")
+        if not (self.margin > 0 and math.isfinite(self.margin)):
+            raise ValueError(f"no-worse {self.key!r}: margin must be > 0, got {self.margin!r}")
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError(f"effect {self.key!r}: confidence must be in [0.5, 1), got {self.confidence!r}")
+
+    def describe(self) -> str:
+        worse = "above" if self.direction == "lower" else "below"
+        return (f"{self.confidence:.0%} interval of {self.key} over seeds no more than {self.margin:g} {worse} 0 "
+                f"(non-inferiority margin; an interval entirely beyond the margin rules the claim out)")
+
+    def _deficit(self, interval: Interval) -> tuple[float, float]:
+        """The interval of the deficit (positive = worse than the control)."""
+        if self.direction == "lower":
+            return interval.low, interval.high
+        return -interval.high, -interval.low
+
+    def decide(self, values: Sequence[float]) -> tuple[str, Interval]:
+        interval = self.interval(values)
+        low, high = self._deficit(interval)
+        if high <= self.margin:
+            return REPRODUCED, interval
+        if low > self.margin:
+            return NOT_REPRODUCED, interval
+        return UNDERPOWERED, interval
+
+    def seeds_to_decide(self, values: Sequence[float]) -> int | None:
+        import numpy as np
+        from scipy import stats
+
+        x = np.asarray(values, dtype=float)
+        if x.size < 2:
+            return None
+        deficit = float(x.mean()) * (1 if self.direction == "lower" else -1)
+        sd = float(x.std(ddof=1))
+        for n in range(max(x.size, 2), MAX_SEEDS_SHOWN + 1):
+            half = float(stats.t.ppf(0.5 + self.confidence / 2, n - 1)) * sd / math.sqrt(n)
+            if deficit + half <= self.margin or deficit - half > self.margin:
+                return n
+        return None
+
+
+def no_worse(key: str, direction: Literal["lower", "higher"], margin: float, confidence: float = 0.95,
+             covers: tuple[str, ...] = ()) -> NoWorse:
+    """A non-inferiority comparison (see :class:`NoWorse`)."""
+    return NoWorse(key, direction, confidence=confidence, covers=tuple(covers), margin=margin)
+
+
+@dataclass(frozen=True)
 class Rate:
     """A success rate over seeds judged with its exact (Clopper–Pearson) interval.
 
@@ -577,18 +641,23 @@ def _judge_effect(effect: Effect | Rate, measured: Mapping[str, Any], shown: dic
                   f"{effect.key}_ci_high": ci.high, f"{effect.key}_seeds": ci.n})
     span = f"{effect.confidence:.0%} interval of {effect.key} over {ci.n} seed(s): [{ci.low:.4g}, {ci.high:.4g}]"
     target = f"the claimed rate ({effect.at_least:g})" if is_rate else \
+        f"the non-inferiority margin ({effect.margin:g})" if isinstance(effect, NoWorse) else \
         f"the smallest effect of interest ({effect.smallest:g})"
     if decision == NOT_REPRODUCED:
         return decision, (f"The {span} lies below {target}." if is_rate else
+                          f"The {span} lies entirely beyond {target}: worse than the control." if isinstance(
+                              effect, NoWorse) else
                           f"The {span} excludes {target} or lies on the wrong side of zero."), ""
     if decision == REPRODUCED:
-        reached = "reaches the rate" if is_rate else "lies beyond zero in the claimed direction"
+        reached = "reaches the rate" if is_rate else f"stays within {target}" if isinstance(effect, NoWorse) \
+            else "lies beyond zero in the claimed direction"
         return decision, f"The {span} {reached}.", ""
     needed = effect.seeds_to_decide(values)
     more = (f"about {needed} seeds would decide at this spread" if needed is not None
             else f"more than {MAX_SEEDS_SHOWN} seeds, or a larger budget, would be needed" if ci.n >= 2
             else "at least 2 seeds are needed to measure a spread")
-    holds = f"holds {target}" if is_rate else f"holds both 0 and {target}"
+    holds = f"holds {target}" if is_rate else f"reaches beyond {target}" if isinstance(effect, NoWorse) \
+        else f"holds both 0 and {target}"
     return decision, f"The {span} {holds}.", more
 
 
