@@ -141,7 +141,7 @@ def badly_scaled_regression(cfg, rng):
 
 
 @reproduction("adaptive_steps", title="Rprop with and without minibatches; RMSprop on badly scaled features",
-              claims=CLAIMS, config=Config)
+              claims=CLAIMS, config=Config, single_device=True)
 def run(ctx):
     cfg = ctx.config
 

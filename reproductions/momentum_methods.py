@@ -217,7 +217,7 @@ def network(inputs: int, hidden: int) -> keras.Model:
 
 
 @reproduction("momentum_methods", title="Momentum, Nesterov and EMA as the notes write them, vs gradient descent",
-              claims=CLAIMS, config=Config)
+              claims=CLAIMS, config=Config, single_device=True)
 def run(ctx):
     cfg = ctx.config
     quadratic, rosenbrock = surfaces.Quadratic(cfg.curvatures), surfaces.Rosenbrock()

@@ -37,7 +37,7 @@ class Context:
     """What a reproduction's ``run(ctx)`` works with: config, seed, output, measurements."""
 
     def __init__(self, repro: Reproduction, config: ReproConfig, profile: str, seed: int, folder: Path,
-                 log: Callable[[str], None]):
+                 log: Callable[[str], None], devices: int = 1, precision: str = "float32"):
         self.name = repro.name
         self.config = config
         self.profile = profile
@@ -51,7 +51,7 @@ class Context:
         self.inconclusive_reasons: dict[str, str] = {}
         self.tables: list[dict[str, Any]] = []
         self.artifacts: list[str] = []
-        self.runtime = Runtime(log=self.progress)
+        self.runtime = Runtime(log=self.progress, devices=devices, precision=precision)
         self._started = time.monotonic()
 
     # -- output ---------------------------------------------------------------------------------
@@ -207,8 +207,14 @@ def _new_run_folder(parent: Path, profile: str, seed: int) -> tuple[str, Path]:
 def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int = 0,
                      overrides: dict[str, Any] | None = None, out: Path = Path("results"),
                      log: Callable[[str], None] = print, command: list[str] | None = None,
-                     dry_run: bool = False) -> RunOutcome:
+                     dry_run: bool = False, devices: int | str | None = None,
+                     precision: str = "float32") -> RunOutcome:
     """Run ``repro`` and write its run folder; see the module docstring.
+
+    ``devices``: train data-parallel over that many devices (``"all"``: every one available; see
+    :class:`~keras_repro.suite.runtime.Runtime`); reproductions marked ``single_device`` ignore it (one
+    log line says so). ``precision``: a Keras dtype policy for the run. Bad values raise
+    :class:`~keras_repro.suite.runtime.DistributionError` before any folder exists.
 
     ``dry_run``: the profile's config with the reproduction's ``DRY_RUN`` budget cuts, every epoch of
     every ``fit`` cut to a few batches, data of the real shape standing in for an absent tfds dataset, and
@@ -220,6 +226,16 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     parent = Path(out) / repro.name
     results.check_writable(parent)
     import keras
+
+    from keras_repro.suite.runtime import PRECISIONS, DistributionError, check_batch, resolve_devices
+
+    if precision not in PRECISIONS:
+        raise DistributionError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    n_devices = resolve_devices(keras.backend.backend(), devices)
+    if repro.single_device and n_devices > 1:
+        log(f"{repro.name} steps optimisers by hand and runs on one device: --devices {devices} is ignored")
+        n_devices = 1
+    check_batch(getattr(config, "batch_size", None), n_devices, repro.name)
 
     run_id, folder = _new_run_folder(parent, profile, seed)
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -243,13 +259,15 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         "claims": repro.claim_ids,
         "started": started.isoformat(timespec="seconds"),
     }
-    results.write_json(folder / results.RUN_FILE, info)
     set_global_seed(seed)
-    ctx = Context(repro, config, profile, seed, folder, log)
+    ctx = Context(repro, config, profile, seed, folder, log, devices=n_devices, precision=precision)
+    info.update(ctx.runtime.start())
+    results.write_json(folder / results.RUN_FILE, info)
     t0 = time.monotonic()
     mocked = unavailable = None
     try:
         with contextlib.ExitStack() as stack:
+            stack.callback(ctx.runtime.close)
             if missing is not None and dry_run and missing[0].startswith("tfds:"):
                 from keras_repro.data.mock import mock_tfds
 
