@@ -96,6 +96,8 @@ def show(name: str, results_dir: Path):
         click.echo(f"      rule: {claim.rule.describe()}")
         if claim.note:
             click.echo(f"      note: {claim.note}")
+    if repro.single_device:
+        click.echo("\ndevices: one (steps optimisers by hand; repro run --devices is ignored for it)")
     click.echo("\nconfig (default profile; change with --set key=value):")
     for field, type_name, default in config_mod.describe_fields(repro.config):
         changes = ", ".join(f"{p}={repro.config.PROFILES[p][field]!r}" for p in ("smoke", "full")

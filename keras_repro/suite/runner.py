@@ -223,19 +223,19 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     """
     config = make_config(repro.config, profile, overrides, dry_run=dry_run)  # bad --set fails before any folder
     missing = _missing_data(config)
-    parent = Path(out) / repro.name
-    results.check_writable(parent)
     import keras
 
     from keras_repro.suite.runtime import PRECISIONS, DistributionError, check_batch, resolve_devices
 
     if precision not in PRECISIONS:
         raise DistributionError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    n_devices = resolve_devices(keras.backend.backend(), devices)
-    if repro.single_device and n_devices > 1:
+    if repro.single_device and devices not in (None, 1, "1"):
         log(f"{repro.name} steps optimisers by hand and runs on one device: --devices {devices} is ignored")
-        n_devices = 1
+        devices = None
+    n_devices = resolve_devices(keras.backend.backend(), devices)
     check_batch(getattr(config, "batch_size", None), n_devices, repro.name)
+    parent = Path(out) / repro.name
+    results.check_writable(parent)
 
     run_id, folder = _new_run_folder(parent, profile, seed)
     started = _dt.datetime.now(_dt.timezone.utc)

@@ -185,6 +185,9 @@ class Runtime:
         n = self.devices
         args = list(args)
         batch_size = kwargs.get("batch_size") or 32
+        if batch_size % n:
+            raise DistributionError(f"a batch of {batch_size} does not divide over {n} devices (the batch size is "
+                                    f"the global batch)")
         left_out = 0
         if args:
             args[0], dropped = _divisible_data(args[0], args[1] if len(args) > 1 else None, batch_size, n)
