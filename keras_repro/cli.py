@@ -99,13 +99,18 @@ def show(name: str, results_dir: Path):
     if repro.single_device:
         click.echo("\ndevices: one (steps optimisers by hand; repro run --devices is ignored for it)")
     click.echo("\nconfig (default profile; change with --set key=value):")
-    for field, type_name, default in config_mod.describe_fields(repro.config):
-        changes = ", ".join(f"{p}={repro.config.PROFILES[p][field]!r}" for p in ("smoke", "full")
-                            if field in repro.config.PROFILES.get(p, {}))
-        click.echo(f"  {field} ({type_name}) = {default!r}" + (f"   [{changes}]" if changes else ""))
+    for field in config_mod.describe_fields(repro.config):
+        changes = ", ".join(f"{p}={repro.config.PROFILES[p][field.name]!r}" for p in ("smoke", "full")
+                            if field.name in repro.config.PROFILES.get(p, {}))
+        kind = field.type + (f", {field.accepts}" if field.accepts else "")
+        click.echo(f"  {field.name} ({kind}) = {field.default!r}" + (f"   [{changes}]" if changes else ""))
+        if field.help:
+            click.echo(f"      {field.help}")
     runs, problems = results.list_runs(results_dir, repro.name)
     for problem in problems:
         click.echo(f"warning: skipped a run folder: {problem}", err=True)
+    for later in results.unfinished_after_latest(runs):  # never read as results
+        click.echo(f"\nnot completed: {later.run_id}: {later.describe_status()}")
     done = [r for r in runs if r.status == results.COMPLETED]
     if not done:
         click.echo(f"\nno completed run under {results_dir / repro.name} yet: repro run {repro.name}")
@@ -115,6 +120,7 @@ def show(name: str, results_dir: Path):
                f"seed {latest.info.get('seed')}, {latest.info.get('backend')}, commit "
                f"{(latest.info.get('git_commit') or 'unknown')[:10]}):")
     try:
+        results.check_tables(latest)
         table = latest.table(results.CLAIMS_TABLE)
     except results.ResultsError as exc:
         _fail(str(exc))
@@ -131,8 +137,8 @@ def show(name: str, results_dir: Path):
               help=PROFILE_HELP)
 @click.option("--backend", type=click.Choice(list(_env.BACKENDS)), default=None,
               help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed: same seed, backend and machine "
-              "give the same numbers.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Base seed (0 to 2**32-1): same seed, backend and machine give the same numbers.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override a config field (repeatable), e.g. --set epochs=5 --set widths=8,16.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
@@ -184,6 +190,7 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
     except registry.UnknownReproduction as exc:
         _fail(str(exc), 2)
     try:
+        config_mod.check_seed(seed)
         overrides = config_mod.parse_overrides(settings)
         n_devices = runtime_mod.resolve_devices(backend, devices)
         for repro in repros:  # validate everything before running anything
@@ -194,6 +201,10 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
     except (config_mod.ConfigError, results.ResultsError, runtime_mod.DistributionError) as exc:
         _fail(str(exc), 1 if isinstance(exc, results.ResultsError) else 2)
 
+    from keras_repro.suite import interrupts
+
+    # SIGTERM and SIGHUP end a run as Ctrl-C does: recorded, exit 128 + n (until this command returns)
+    click.get_current_context().call_on_close(interrupts.install())
     if jobs > 1 and len(repros) > 1:
         _run_jobs(repros, jobs, profile=profile, backend=backend, seed=seed, settings=settings, out=out,
                   dry_run=dry_run, devices=devices, precision=precision, n_devices=n_devices)
@@ -205,13 +216,13 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
             outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
                                               log=lambda m: click.echo(m, err=True), command=sys.argv,
                                               dry_run=dry_run, devices=devices, precision=precision)
-        except KeyboardInterrupt:
-            click.echo(f"\ninterrupted: {repro.name} marked failed; earlier runs untouched", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
+                       err=True)
+            sys.exit(interrupts.exit_code(exc))
         except Exception as exc:  # report, keep going with the next reproduction
             failed.append(repro.name)
-            click.secho(f"{repro.name} failed: {exc.__class__.__name__}: {exc} (traceback in its run.json)",
-                        fg="red", err=True)
+            click.secho(f"{repro.name} failed: {exc.__class__.__name__}: {exc} ({_recorded(exc)})", fg="red", err=True)
             continue
         if outcome.unavailable:
             click.secho(f"{repro.name}: dataset unavailable, claims inconclusive: {outcome.unavailable}",
@@ -222,6 +233,20 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
         _print_verdicts(rows)
     if failed:
         _fail(f"{len(failed)} reproduction(s) failed: {', '.join(failed)}")
+
+
+def _recorded(exc: BaseException) -> str:
+    """What the run folder says about a run that ended with ``exc`` (the truth, even on a full disk)."""
+    folder = getattr(exc, "run_folder", None)
+    if folder is None:
+        return "stopped before its run folder was created"
+    problem = getattr(exc, "record_problem", None)
+    if problem:
+        return (f"could not record the failure in {folder / 'run.json'} ({problem}); it still says running "
+                f"and reads as interrupted once this process has ended")
+    if getattr(exc, "recorded_status", None) == "completed":
+        return f"completed before the interrupt: {folder}"
+    return f"marked failed, traceback in {folder / 'run.json'}"
 
 
 def _run_jobs(repros, jobs, *, profile, backend, seed, settings, out, dry_run, devices, precision, n_devices):
@@ -241,9 +266,12 @@ def _run_jobs(repros, jobs, *, profile, backend, seed, settings, out, dry_run, d
     try:
         done = jobs_mod.run_jobs([r.name for r in repros], jobs, child, out, lambda m: click.echo(m, err=True),
                                  devices_per_job=n_devices)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: the running reproductions are marked failed; earlier runs untouched", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        from keras_repro.suite import interrupts
+
+        click.echo(f"\n{interrupts.describe(exc)}: the running reproductions are marked failed; earlier runs "
+                   "untouched", err=True)
+        sys.exit(interrupts.exit_code(exc))
     order = {r.name: i for i, r in enumerate(repros)}
     rows, failed = [], []
     for job in sorted(done, key=lambda j: order[j.name]):
@@ -343,10 +371,12 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
 
     names = [r.name for r in registry.all_reproductions()]
     table, problems = results.summary(results_dir, names, profile)
+    for line in results.unfinished(results_dir, names):
+        click.echo(f"note: not completed, not in this report: {line}", err=True)
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     if table.empty:
-        _fail(f"no completed runs under {results_dir}")
+        _fail(f"no completed runs under {results_dir}" + (f" ({len(problems)} damaged)" if problems else ""))
     counts = table["verdict"].value_counts()
     line = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("reproduced", "not reproduced", "inconclusive"))
     click.echo(f"{len(table)} claims from {table['reproduction'].nunique()} reproductions: {line}")
@@ -358,8 +388,13 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
               "Generated by `repro report --write` from the run folders under "
               f"`{results_dir}/` (each run folder's `run.json` holds its provenance).\n\n"
               f"{line}.\n\n" + results.to_markdown(table))
-        results.atomic_write_text(write_to, md)
+        try:
+            results.atomic_write_text(write_to, md)
+        except OSError as exc:
+            _fail(f"cannot write {write_to}: {exc.strerror or exc}")
         click.echo(f"written: {write_to}")
+    if problems:  # the summary is incomplete: a gate must not pass on it
+        _fail(f"{len(problems)} damaged run folder(s) or table(s) (listed above): the report is incomplete")
 
 
 main.add_command(data_commands.data)

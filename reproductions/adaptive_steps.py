@@ -29,34 +29,46 @@ import pandas as pd
 
 from keras_repro.data import load_arrays
 from keras_repro.measures import descent, surfaces
+from keras_repro.models import mlp
 from keras_repro.optimizers import RMSprop, Rprop
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    hidden: int = 32
-    steps: int = 500
-    minibatch: int = 32
-    learning_rates: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
-    probe_every: int = 10
-    features: int = 8
-    examples: int = 1000
-    largest_scale: float = 100.0
-    label_noise: float = 0.1
-    tolerance: float = 1e-3
-    lr_low: float = 1e-6
-    lr_high: float = 1e-1
-    lr_count: int = 16
-    max_steps: int = 20000
+    hidden: int = setting(32, "C4.6: tanh units of the digits MLP (64-hidden-10)", ge=1)
+    steps: int = setting(500, "C4.6: training steps of every run", ge=1)
+    minibatch: int = setting(32, "C4.6: minibatch size of minibatch Rprop and RMSprop", ge=1)
+    learning_rates: tuple[float, ...] = setting((1e-4, 1e-3, 1e-2, 1e-1),
+                                                "C4.6: learning rates each variant searches (Rprop: its initial step)",
+                                                gt=0)
+    probe_every: int = setting(10, "C4.6: the full-data loss is recorded every this many steps", ge=1)
+    features: int = setting(8, "C4.7: features, scales log-spaced from 1 to largest_scale", ge=2)
+    examples: int = setting(1000, "C4.7: regression examples (more than features)", ge=1)
+    largest_scale: float = setting(100.0, "C4.7: scale of the steepest feature (the flattest has scale 1)", gt=0)
+    label_noise: float = setting(0.1, "C4.7: standard deviation of the noise added to the targets", ge=0)
+    tolerance: float = setting(1e-3, "C4.7: converged once the excess loss stays below this share of its initial "
+                                     "value", gt=0, lt=1)
+    lr_low: float = setting(1e-6, "C4.7: smallest learning rate of the log-spaced grid", gt=0)
+    lr_high: float = setting(1e-1, "C4.7: largest learning rate of the grid", gt=0)
+    lr_count: int = setting(16, "C4.7: learning rates in the grid (one run each, per method)", ge=1)
+    max_steps: int = setting(20000, "C4.7: step budget of every run", ge=1)
     PROFILES = {
         "smoke": {"steps": 20, "learning_rates": (1e-3, 1e-2), "probe_every": 5, "lr_count": 4, "max_steps": 300},
         "full": {"steps": 3000, "learning_rates": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
                  "lr_count": 31, "max_steps": 100000, "features": 16},
     }
     DRY_RUN = {"steps": 20, "learning_rates": (1e-3, 1e-2), "lr_count": 3, "max_steps": 50}  # --dry-run: budgets only
+
+    def validate(self):
+        if self.lr_low > self.lr_high:
+            raise ConfigError(f"lr_low must be at most lr_high. Received: lr_low={self.lr_low:g}, "
+                              f"lr_high={self.lr_high:g}")
+        if self.examples <= self.features:
+            raise ConfigError(f"examples must exceed features (one least-squares minimum). "
+                              f"Received: examples={self.examples}, features={self.features}")
 
 
 CLAIMS = [
@@ -101,16 +113,12 @@ class Probe(keras.callbacks.Callback):
             self.measure()
 
 
-def mlp(inputs, hidden):
-    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(hidden, activation="tanh", name="hidden"),
-                             keras.layers.Dense(10, name="logits")], name="digits_mlp")
-
-
 def train_digits(ctx, data, initial, optimizer, batch_size):
+    """Train the digits MLP from ``initial`` for ``steps`` steps; the probe's rows and the test accuracy."""
     x, y, x_test, y_test = data
     cfg = ctx.config
     with ctx.scope():
-        model = mlp(x.shape[1], cfg.hidden)
+        model = mlp(x.shape[1], (cfg.hidden,), 10, activation="tanh", name="digits_mlp")
         model.set_weights(initial)
         model.compile(optimizer, LOSS, metrics=["accuracy"])
     probe = Probe(x, y, cfg.probe_every)
@@ -133,6 +141,7 @@ def effective_rates(surface, path, steps, learning_rate, rho, epsilon) -> np.nda
 
 
 def badly_scaled_regression(cfg, rng):
+    """``features`` centred features with scales log-spaced 1…``largest_scale``; ``y = Σ x_j/s_j + noise``."""
     scales = np.geomspace(1.0, cfg.largest_scale, cfg.features)
     x = rng.normal(size=(cfg.examples, cfg.features)) * scales
     x -= x.mean(axis=0)
@@ -140,18 +149,15 @@ def badly_scaled_regression(cfg, rng):
     return x, y, scales
 
 
-@reproduction("adaptive_steps", title="Rprop with and without minibatches; RMSprop on badly scaled features",
-              claims=CLAIMS, config=Config, single_device=True)
-def run(ctx):
+# --- C4.6 -------------------------------------------------------------------------------------------
+def rprop_runs(ctx) -> tuple[dict, pd.DataFrame, dict]:
+    """Full-batch Rprop, minibatch Rprop and minibatch RMSprop on the digits MLP, from the same initial
+    weights, at every learning rate: the variants, one row per run and each run's probe curve."""
     cfg = ctx.config
-
-    # --- C4.6: Rprop, full batch vs minibatch, against minibatch RMSprop -----------------------------
-    digits = load_arrays("digits", seed=ctx.seed)
-    x = digits.x_train.reshape(len(digits.x_train), -1).astype("float32") / 255.0
-    x_test = digits.x_test.reshape(len(digits.x_test), -1).astype("float32") / 255.0
-    data = (x, digits.y_train.astype("int32"), x_test, digits.y_test.astype("int32"))
+    data = load_arrays("digits", seed=ctx.seed).features()
+    x = data[0]
     with ctx.scope():
-        initial = mlp(x.shape[1], cfg.hidden).get_weights()
+        initial = mlp(x.shape[1], (cfg.hidden,), 10, activation="tanh", name="digits_mlp").get_weights()
     variants = {"Rprop, full batch": (Rprop, len(x)), f"Rprop, minibatch {cfg.minibatch}": (Rprop, cfg.minibatch),
                 f"RMSprop, minibatch {cfg.minibatch}": (RMSprop, cfg.minibatch)}
     rows, curves = [], {}
@@ -163,9 +169,10 @@ def run(ctx):
                          "initial_loss": probes[0]["loss"], "final_loss": probes[-1]["loss"],
                          "test_accuracy": accuracy, "final_mean_log_step": probes[-1].get("mean_log_step", np.nan)})
         ctx.progress(f"C4.6: {name} done")
-    grid = pd.DataFrame(rows)
-    ctx.table("rprop_grid", grid, keys=["variant", "learning_rate"])
-    best = descent.best_per(grid, "variant", ["final_loss"])
+    return variants, pd.DataFrame(rows), curves
+
+
+def measure_rprop(ctx, best: pd.DataFrame, variants) -> None:
     full, mini, rms = (best.loc[name] for name in variants)
     ctx.measure("C4.6", fullbatch_rprop_loss_ratio=full.final_loss / full.initial_loss,
                 minibatch_rprop_over_fullbatch_rprop=mini.final_loss / full.final_loss,
@@ -175,7 +182,84 @@ def run(ctx):
                 test_accuracy_minibatch_rprop=mini.test_accuracy, test_accuracy_minibatch_rmsprop=rms.test_accuracy,
                 geometric_mean_step_fullbatch_rprop=float(np.exp(full.final_mean_log_step)),
                 geometric_mean_step_minibatch_rprop=float(np.exp(mini.final_mean_log_step)),
-                steps=cfg.steps, minibatch=cfg.minibatch)
+                steps=ctx.config.steps, minibatch=ctx.config.minibatch)
+
+
+# --- C4.7 -------------------------------------------------------------------------------------------
+RMSPROP = "RMSprop (notes 4.7)"
+SCALED_RUNS = {"GD": lambda learning_rate: keras.optimizers.SGD(learning_rate=learning_rate),
+               RMSPROP: lambda learning_rate: RMSprop(learning_rate=learning_rate)}
+
+
+def scaled_features_runs(ctx, surface) -> tuple[pd.DataFrame, dict]:
+    """GD and RMSprop over the same learning-rate grid on the badly scaled least squares, from ``w = 0``."""
+    cfg = ctx.config
+    rates = descent.log_grid(cfg.lr_low, cfg.lr_high, cfg.lr_count)
+    start = np.zeros(cfg.features)
+    rows, paths = [], {}
+    for name, make in SCALED_RUNS.items():
+        sweep = descent.sweep(surface, make, rates, start, cfg.max_steps)
+        excess = descent.relative_excess(surfaces.evaluate(surface, sweep), surface.offset)
+        for i, lr in enumerate(rates):
+            rows.append({"method": name, "learning_rate": lr,
+                         "steps_to_tolerance": descent.steps_to_tolerance(excess[:, i], cfg.tolerance),
+                         "final_excess": float(excess[-1, i])})
+            paths[name, lr] = sweep[:, i, :]
+        ctx.progress(f"C4.7: {name} swept")
+    return pd.DataFrame(rows), paths
+
+
+def measure_rmsprop(ctx, surface, scales, best: pd.DataFrame, paths) -> tuple[float, np.ndarray]:
+    """C4.7's speedup, and RMSprop's effective per-parameter rate along its best run (returned with its rate)."""
+    cfg = ctx.config
+    gd_steps, rms_steps = best.loc["GD", "steps_to_tolerance"], best.loc[RMSPROP, "steps_to_tolerance"]
+    if pd.isna(gd_steps):
+        gd_steps = cfg.max_steps
+        ctx.note("C4.7", f"GD did not reach the tolerance within {cfg.max_steps} steps; the speedup is a lower bound.")
+    speedup = 0.0 if pd.isna(rms_steps) else float(gd_steps) / max(float(rms_steps), 1.0)
+    # RMSprop's effective per-parameter rate a/sqrt(EMA[g²]) along its best run, geometric mean over the
+    # steps to tolerance (the gradients are exact on a quadratic, so the average is rebuilt from the path).
+    rms_lr = float(best.loc[RMSPROP, "learning_rate"])
+    notes_rmsprop = RMSprop(learning_rate=rms_lr)
+    effective = effective_rates(surface, paths[RMSPROP, rms_lr],
+                                int(rms_steps) if pd.notna(rms_steps) else cfg.max_steps, rms_lr, notes_rmsprop.rho,
+                                notes_rmsprop.epsilon)
+    ctx.table("rmsprop_effective_rates", pd.DataFrame({"feature_scale": scales, "hessian_diagonal":
+                                                       np.diag(surface.hessian), "effective_rate_geometric_mean":
+                                                       effective}), keys=["feature_scale"])
+    ctx.measure("C4.7", feature_scale_ratio=float(scales.max() / scales.min()), rmsprop_speedup=speedup,
+                steps_gd=int(gd_steps), steps_rmsprop=rms_steps,
+                best_rate_gd=float(best.loc["GD", "learning_rate"]), best_rate_rmsprop=rms_lr,
+                condition_number=surface.condition_number,
+                effective_rate_flattest_over_steepest=float(effective[0] / effective[-1]),
+                tolerance=cfg.tolerance)
+    return rms_lr, effective
+
+
+@reproduction("adaptive_steps", title="Rprop with and without minibatches; RMSprop on badly scaled features",
+              claims=CLAIMS, config=Config, single_device=True)
+def run(ctx):
+    cfg = ctx.config
+
+    # C4.6: Rprop, full batch vs minibatch, against minibatch RMSprop
+    variants, grid, curves = rprop_runs(ctx)
+    ctx.table("rprop_grid", grid, keys=["variant", "learning_rate"])
+    best = descent.best_per(grid, "variant", ["final_loss"])
+    measure_rprop(ctx, best, variants)
+    ctx.figure("C4.6_rprop", plot_rprop(cfg, variants, best, curves))
+
+    # C4.7: RMSprop vs GD on badly scaled features
+    x, y, scales = badly_scaled_regression(cfg, ctx.rng(2))
+    surface = surfaces.Quadratic.least_squares(x, y)
+    scaled, paths = scaled_features_runs(ctx, surface)
+    ctx.table("scaled_features_grid", scaled, keys=["method", "learning_rate"])
+    best = descent.best_per(scaled, "method", ["steps_to_tolerance", "final_excess"])
+    rms_lr, effective = measure_rmsprop(ctx, surface, scales, best, paths)
+    ctx.figure("C4.7_rmsprop", plot_rmsprop(cfg, surface, scales, best, paths, rms_lr, effective))
+
+
+# --- figures ------------------------------------------------------------------------------------------
+def plot_rprop(cfg, variants, best, curves):
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
     for name in variants:
         curve = curves[name, best.loc[name, "learning_rate"]]
@@ -191,53 +275,13 @@ def run(ctx):
     axes[1].set_ylabel("geometric mean of Rprop's step sizes")
     axes[1].set_title("Rprop's steps: grown on consistent signs, shrunk on noisy ones", fontsize=9)
     axes[1].legend(fontsize=8)
-    ctx.figure("C4.6_rprop", fig)
+    return fig
 
-    # --- C4.7: RMSprop vs GD on badly scaled features ----------------------------------------------
-    xr, yr, scales = badly_scaled_regression(cfg, ctx.rng(2))
-    surface = surfaces.Quadratic.least_squares(xr, yr)
-    rates = descent.log_grid(cfg.lr_low, cfg.lr_high, cfg.lr_count)
-    start = np.zeros(cfg.features)
-    runs = {"GD": lambda learning_rate: keras.optimizers.SGD(learning_rate=learning_rate),
-            "RMSprop (notes 4.7)": lambda learning_rate: RMSprop(learning_rate=learning_rate)}
-    rows, paths = [], {}
-    for name, make in runs.items():
-        sweep = descent.sweep(surface, make, rates, start, cfg.max_steps)
-        excess = descent.relative_excess(surfaces.evaluate(surface, sweep), surface.offset)
-        for i, lr in enumerate(rates):
-            rows.append({"method": name, "learning_rate": lr,
-                         "steps_to_tolerance": descent.steps_to_tolerance(excess[:, i], cfg.tolerance),
-                         "final_excess": float(excess[-1, i])})
-            paths[name, lr] = sweep[:, i, :]
-        ctx.progress(f"C4.7: {name} swept")
-    scaled = pd.DataFrame(rows)
-    ctx.table("scaled_features_grid", scaled, keys=["method", "learning_rate"])
-    best7 = descent.best_per(scaled, "method", ["steps_to_tolerance", "final_excess"])
-    gd_steps, rms_steps = best7.loc["GD", "steps_to_tolerance"], best7.loc["RMSprop (notes 4.7)", "steps_to_tolerance"]
-    if pd.isna(gd_steps):
-        gd_steps = cfg.max_steps
-        ctx.note("C4.7", f"GD did not reach the tolerance within {cfg.max_steps} steps; the speedup is a lower bound.")
-    speedup = 0.0 if pd.isna(rms_steps) else float(gd_steps) / max(float(rms_steps), 1.0)
-    # RMSprop's effective per-parameter rate a/sqrt(EMA[g²]) along its best run, geometric mean over the
-    # steps to tolerance (the gradients are exact on a quadratic, so the average is rebuilt from the path).
-    rms_lr = float(best7.loc["RMSprop (notes 4.7)", "learning_rate"])
-    notes_rmsprop = RMSprop(learning_rate=rms_lr)
-    effective = effective_rates(surface, paths["RMSprop (notes 4.7)", rms_lr],
-                                int(rms_steps) if pd.notna(rms_steps) else cfg.max_steps, rms_lr, notes_rmsprop.rho,
-                                notes_rmsprop.epsilon)
-    ctx.table("rmsprop_effective_rates", pd.DataFrame({"feature_scale": scales, "hessian_diagonal":
-                                                       np.diag(surface.hessian), "effective_rate_geometric_mean":
-                                                       effective}), keys=["feature_scale"])
-    ctx.measure("C4.7", feature_scale_ratio=float(scales.max() / scales.min()), rmsprop_speedup=speedup,
-                steps_gd=int(gd_steps), steps_rmsprop=rms_steps,
-                best_rate_gd=float(best7.loc["GD", "learning_rate"]), best_rate_rmsprop=rms_lr,
-                condition_number=surface.condition_number,
-                effective_rate_flattest_over_steepest=float(effective[0] / effective[-1]),
-                tolerance=cfg.tolerance)
 
+def plot_rmsprop(cfg, surface, scales, best, paths, rms_lr, effective):
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
-    best_paths = {f"{name}: lr={best7.loc[name, 'learning_rate']:g}": paths[name, best7.loc[name, "learning_rate"]]
-                  for name in runs}
+    best_paths = {f"{name}: lr={best.loc[name, 'learning_rate']:g}": paths[name, best.loc[name, "learning_rate"]]
+                  for name in SCALED_RUNS}
     for label, path in best_paths.items():
         excess = descent.relative_excess(surfaces.evaluate(surface, path), surface.offset)
         axes[0].loglog(np.arange(1, len(excess) + 1), excess, lw=1.2, label=label)
@@ -255,12 +299,13 @@ def run(ctx):
     axes[1].set_ylabel(f"steepest feature (scale {scales[-1]:g}): s·(w − w*)")
     axes[1].set_title("the two extreme coordinates, in units of their effect on y", fontsize=9)
     axes[1].legend(fontsize=8)
-    axes[2].loglog(scales, effective, "o-", label=f"RMSprop a/sqrt(EMA[g²]), geometric mean over its run (a={rms_lr:g})")
-    axes[2].axhline(best7.loc["GD", "learning_rate"], color="C0", ls="--",
-                    label=f"GD: one rate for all ({best7.loc['GD', 'learning_rate']:g})")
+    axes[2].loglog(scales, effective, "o-",
+                   label=f"RMSprop a/sqrt(EMA[g²]), geometric mean over its run (a={rms_lr:g})")
+    axes[2].axhline(best.loc["GD", "learning_rate"], color="C0", ls="--",
+                    label=f"GD: one rate for all ({best.loc['GD', 'learning_rate']:g})")
     axes[2].loglog(scales, 1.0 / np.diag(surface.hessian), ":", color="0.4", label="1 / curvature")
     axes[2].set_xlabel("feature scale")
     axes[2].set_ylabel("step size per unit gradient")
     axes[2].set_title("RMSprop's step per parameter against the feature's scale", fontsize=9)
     axes[2].legend(fontsize=7)
-    ctx.figure("C4.7_rmsprop", fig)
+    return fig

@@ -19,17 +19,19 @@ Command: ``repro run alexnet``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import first_batch, iterate_batches, make_datasets
+from keras_repro.data import first_batch, iterate_batches, make_datasets, parse_spec
 from keras_repro.measures.conv_arithmetic import measured_receptive_field, receptive_field, stacked_conv_weights
-from keras_repro.models import alexnet, inference_copy
+from keras_repro.models import alexnet
+from keras_repro.optimizers import make_optimizer
 from keras_repro.suite.claims import Claim, all_of, at_most, equals, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 REFERENCE_PARAMETERS = 61_100_840  # torchvision.models.alexnet(), 224×224×3, 1000 classes
@@ -43,18 +45,18 @@ REFERENCE_ROWS = (
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    image_size: int = 64
-    channels: int = 3
-    width_multiplier: float = 0.125
-    epochs: int = 15
-    batch_size: int = 64
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    dropout: float = 0.5
-    flip: bool = False
-    stack_channels: int = 256
-    data_dir: str = ""
+    dataset: str = setting("digits", "labelled images: digits, tfds:NAME or folder:PATH", check=parse_spec)
+    image_size: int = setting(64, "side of the square crops the network sees, in pixels", ge=63)
+    channels: Literal[1, 3] = setting(3, "image channels fed to the network")
+    width_multiplier: float = setting(0.125, "scales every layer's width (1: the true AlexNet)", gt=0)
+    epochs: int = setting(15, "training epochs", ge=1)
+    batch_size: int = setting(64, "minibatch size", ge=1)
+    optimizer: Literal["adam", "sgd"] = setting("adam", "adam, or the paper's SGD (momentum 0.9, weight decay 5e-4)")
+    learning_rate: float = setting(1e-3, "the optimiser's learning rate", gt=0)
+    dropout: float = setting(0.5, "dropout rate before fc6 and fc7 (the paper's 0.5)", ge=0, lt=1)
+    flip: bool = setting(False, "also mirror training crops left-right")
+    stack_channels: int = setting(256, "C of the 3×3-stack vs 5×5 weight count (C input and output channels)", ge=1)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
     PROFILES = {"smoke": {"epochs": 1, "width_multiplier": 0.0625},
                 "full": {"dataset": "tfds:imagenet2012", "image_size": 224, "width_multiplier": 1.0, "epochs": 90,
                          "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.01, "flip": True}}
@@ -70,14 +72,6 @@ CLAIMS = [
                       equals("stacked_3x3_weights_per_c2", 18), equals("single_5x5_weights_per_c2", 25),
                       is_true("crops_at_input_size"), is_true("new_crops_each_epoch"), at_most("top1_error", 0.5))),
 ]
-
-
-def optimizer(cfg):
-    if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.learning_rate)
-    if cfg.optimizer == "sgd":  # the paper: momentum 0.9, weight decay 5e-4
-        return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9, weight_decay=5e-4)
-    raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
 
 
 def pipeline_checks(train_ds, image_size: int, channels: int) -> tuple[bool, bool]:
@@ -172,7 +166,9 @@ def run(ctx):
     with ctx.scope():
         model = alexnet(input_shape=(cfg.image_size, cfg.image_size, info.channels), classes=info.num_classes,
                         width_multiplier=cfg.width_multiplier, dropout=cfg.dropout)
-        model.compile(optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        # "sgd": the paper's momentum 0.9 and weight decay 5e-4
+        model.compile(make_optimizer(cfg.optimizer, cfg.learning_rate, weight_decay=5e-4),
+                      "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = ctx.fit(model, train_ds, epochs=cfg.epochs, validation_data=eval_ds, shuffle=False, label="alexnet")
     top1, top5 = top_k_error(model, eval_ds, 1), top_k_error(model, eval_ds, min(5, info.num_classes))
 
@@ -185,7 +181,7 @@ def run(ctx):
     sample = first_batch(train_ds)[0]
     ctx.figure("training", plot_run(history.history, info.denormalize(sample)))
     if model.count_params() < 5_000_000:
-        ctx.save_model("alexnet", inference_copy(model))
+        ctx.save_model("alexnet", model)
 
     ctx.measure("C5.3", parameters_224=parameters_224, conv_layers=len(convs), dense_layers=len(dense),
                 last_three_convs_3x3=all(layer.kernel_size == (3, 3) for layer in convs[-3:]), **stacked,

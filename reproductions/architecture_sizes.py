@@ -20,7 +20,7 @@ Command: ``repro run architecture_sizes``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 import keras
 import matplotlib.pyplot as plt
@@ -29,7 +29,7 @@ import pandas as pd
 
 from keras_repro.models import trainable_parameters
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals
-from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 # Published counts of reference implementations (not measured here: those libraries are not installed).
@@ -79,16 +79,10 @@ ARCHITECTURES = ("lenet5", "alexnet", "vgg16", "googlenet", "resnet18", "resnet3
 
 @dataclass
 class Config(ReproConfig):
-    architectures: tuple[str, ...] = ARCHITECTURES
-    live_references: bool = True  # build keras.applications' VGG16 / ResNet50/101/152 to compare
+    architectures: tuple[Literal[ARCHITECTURES], ...] = setting(ARCHITECTURES, "architectures built and counted")
+    live_references: bool = setting(True, "also build keras.applications' VGG16 and ResNet50/101/152 to compare")
     PROFILES = {"smoke": {"architectures": ("lenet5", "alexnet", "googlenet", "resnet18", "resnet50",
                                             "resnext50_32x4d"), "live_references": False}}
-
-    def __post_init__(self):
-        unknown = [a for a in self.architectures if a not in ARCHITECTURES]
-        if unknown or not self.architectures:
-            raise ConfigError(f"architectures: unknown {', '.join(unknown) or '(none given)'}; "
-                              f"choose from {', '.join(ARCHITECTURES)}")
 
 
 CLAIMS = [
@@ -98,7 +92,6 @@ CLAIMS = [
                       at_least("approximate_checks", 3), at_most("worst_approximate_deviation", 0.05),
                       equals("outside_notes_range", 0))),
 ]
-
 
 
 def size_rows(cfg, progress) -> list[dict]:

@@ -34,26 +34,26 @@ from sklearn.decomposition import PCA
 from keras_repro.data import load_arrays
 from keras_repro.measures.descent import is_non_increasing
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, is_true
-from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    bottlenecks: tuple[int, ...] = (2, 4, 8, 16, 32)
-    hidden: int = 128
-    epochs: int = 150
-    batch_size: int = 128
-    learning_rate: float = 3e-3     # Adam
-    linear_steps: int = 3000        # full-batch Adam steps for the linear autoencoder
-    linear_learning_rate: float = 1e-2
+    bottlenecks: tuple[int, ...] = setting((2, 4, 8, 16, 32), "bottleneck sizes k, increasing (the digits have 64 "
+                                                               "pixels)", ge=1, le=64)
+    hidden: int = setting(128, "units of the non-linear autoencoders' hidden layers", ge=1)
+    epochs: int = setting(150, "training epochs of the non-linear autoencoders", ge=1)
+    batch_size: int = setting(128, "minibatch size of the non-linear autoencoders", ge=1)
+    learning_rate: float = setting(3e-3, "Adam learning rate of the non-linear autoencoders", gt=0)
+    linear_steps: int = setting(3000, "full-batch Adam steps of the linear autoencoder", ge=1)
+    linear_learning_rate: float = setting(1e-2, "Adam learning rate of the linear autoencoder", gt=0)
     PROFILES = {"smoke": {"bottlenecks": (2, 8), "epochs": 3, "linear_steps": 50},
                 "full": {"epochs": 500, "linear_steps": 20000}}
     DRY_RUN = {"epochs": 1, "linear_steps": 20}  # --dry-run: budgets only
 
-    def __post_init__(self):
-        if len(self.bottlenecks) < 2 or list(self.bottlenecks) != sorted(set(self.bottlenecks)) or \
-                min(self.bottlenecks) < 1 or max(self.bottlenecks) > 64:
+    def validate(self):
+        if len(self.bottlenecks) < 2 or list(self.bottlenecks) != sorted(set(self.bottlenecks)):
             raise ConfigError(f"bottlenecks: at least two increasing sizes in 1..64. Received: {self.bottlenecks}")
 
 
@@ -91,7 +91,6 @@ def reconstruction_mse(model: keras.Model, x: np.ndarray) -> float:
     return float(np.mean((keras.ops.convert_to_numpy(model.predict(x, batch_size=512, verbose=0)) - x) ** 2))
 
 
-
 def plot_errors(df: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for model, style in (("pca", "k-o"), ("linear_ae_mse", "C0--s"), ("ae_mse", "C1-^"), ("ae_bce", "C2-v")):
@@ -111,15 +110,13 @@ def plot_errors(df: pd.DataFrame):
               claims=CLAIMS, config=Config)
 def run(ctx):
     cfg = ctx.config
-    data = load_arrays("digits", seed=ctx.seed)
-    x_train = (data.x_train.reshape(len(data.x_train), -1) / 255.0).astype("float32")
-    x_test = (data.x_test.reshape(len(data.x_test), -1) / 255.0).astype("float32")
+    x_train, _, x_test, _ = load_arrays("digits", seed=ctx.seed).features()
     ctx.progress(f"digits: {len(x_train)} training, {len(x_test)} test images of 64 pixels in [0, 1]")
     rows = []
     for k in cfg.bottlenecks:
         rows.append({"bottleneck": k, "model": "pca", "loss": "-", "test_mse": pca_mse(k, x_train, x_test),
                      "train_mse": pca_mse(k, x_train, x_train)})
-        keras.utils.set_random_seed(ctx.seed_for(k))
+        ctx.reseed(k)
         with ctx.scope():
             linear = linear_autoencoder(k)
             linear.compile(keras.optimizers.Adam(cfg.linear_learning_rate), "mse")
@@ -129,7 +126,7 @@ def run(ctx):
         rows.append({"bottleneck": k, "model": "linear_ae_mse", "loss": "mse",
                      "test_mse": reconstruction_mse(linear, x_test), "train_mse": reconstruction_mse(linear, x_train)})
         for loss in ("mse", "binary_crossentropy"):
-            keras.utils.set_random_seed(ctx.seed_for(k, 1))  # the same initial weights for both losses
+            ctx.reseed(k, 1)  # the same initial weights for both losses
             with ctx.scope():
                 model = autoencoder(k, cfg.hidden)
                 model.compile(keras.optimizers.Adam(cfg.learning_rate), loss)

@@ -37,32 +37,39 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.measures.batchnorm import batchnorm_inference, moving_statistics
 from keras_repro.measures.classification import StepsToTarget, classification_scores, inference_outputs
-from keras_repro.measures.gap import RepeatedArrays, digits_split
+from keras_repro.measures.gap import RepeatedArrays
 from keras_repro.suite.claims import Claim, all_of, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    hidden: int = 100
-    layers: int = 3
-    learning_rate: float = 0.1
-    fast_factor: float = 5.0        # the higher learning rate is fast_factor × learning_rate
-    batch_size: int = 60
-    per_class: int = 120            # 1200 training digits
-    n_val: int = 300
-    target: float = 0.9             # validation accuracy
-    max_steps: int = 3000
-    eval_every: int = 20
-    seeds: int = 3
-    epsilon: float = 1e-5
-    ema_passes: int = 25            # passes over the training set for the EMA comparison
+    hidden: int = setting(100, "sigmoid units per hidden layer (the BN paper's 100)", ge=1)
+    layers: int = setting(3, "hidden layers", ge=1)
+    learning_rate: float = setting(0.1, "base SGD learning rate", gt=0)
+    fast_factor: float = setting(5.0, "the higher learning rate is fast_factor × learning_rate", gt=0)
+    batch_size: int = setting(60, "minibatch size (the BN paper's 60)", ge=1)
+    per_class: int = setting(120, "training digits per class", ge=1)
+    n_val: int = setting(300, "validation digits (the rest are test digits)", ge=1)
+    target: float = setting(0.9, "validation accuracy whose first hit ends the count of steps", gt=0, le=1)
+    max_steps: int = setting(3000, "step budget per run (target not reached: infinite steps)", ge=1)
+    eval_every: int = setting(20, "validation accuracy is evaluated every this many steps", ge=1)
+    seeds: int = setting(3, "seeds per network and rate (steps are their median)", ge=1)
+    epsilon: float = setting(1e-5, "BatchNormalization's ε (PyTorch's and the paper's; Keras's default is 1e-3)", gt=0)
+    ema_passes: int = setting(25, "passes over the training set for the EMA of std vs EMA of variance", ge=1)
     PROFILES = {"smoke": {"max_steps": 200, "seeds": 1, "target": 0.5},
                 "full": {"max_steps": 20000, "seeds": 10, "target": 0.95}}
     DRY_RUN = {"max_steps": 40, "seeds": 2, "eval_every": 1}  # --dry-run: budgets only
+
+    def validate(self):
+        digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
+        if self.batch_size > 10 * self.per_class:
+            raise ConfigError(f"batch_size must be at most the {10 * self.per_class} training digits. "
+                              f"Received: batch_size={self.batch_size}")
 
 
 CLAIMS = [
@@ -165,7 +172,7 @@ def run(ctx):
         for batchnorm in (False, True):
             for rate_name, rate in rates.items():
                 name = f"{'bn' if batchnorm else 'plain'}_{rate_name}"
-                keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+                ctx.reseed(seed, 1)
                 with ctx.scope():
                     model = network(cfg, batchnorm, rate)
                 stopper = StepsToTarget(split.x_val, split.y_val, cfg.target, cfg.eval_every)

@@ -30,18 +30,18 @@ from keras_repro.measures.conv_arithmetic import (
     same_padding_output_size,
 )
 from keras_repro.suite.claims import Claim, all_of, at_least, equals, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    sides: tuple[int, ...] = (5, 7, 8, 13, 28, 32)
-    kernels: tuple[int, ...] = (1, 2, 3, 5, 7, 11)
-    paddings: tuple[int, ...] = (0, 1, 2, 3)
-    strides: tuple[int, ...] = (1, 2, 3, 4)
-    filters: tuple[int, ...] = (1, 3, 8, 16)
-    pool_channels: int = 6
+    sides: tuple[int, ...] = setting((5, 7, 8, 13, 28, 32), "input sides n of the grid", ge=1)
+    kernels: tuple[int, ...] = setting((1, 2, 3, 5, 7, 11), "kernel sizes k", ge=1)
+    paddings: tuple[int, ...] = setting((0, 1, 2, 3), "explicit zero paddings p", ge=0)
+    strides: tuple[int, ...] = setting((1, 2, 3, 4), "strides s", ge=1)
+    filters: tuple[int, ...] = setting((1, 3, 8, 16), "kernel counts whose output channels are counted", ge=1)
+    pool_channels: int = setting(6, "channels of the image raised one at a time before pooling", ge=1)
     PROFILES = {"smoke": {"sides": (5, 8, 13), "kernels": (1, 3, 5), "paddings": (0, 1), "strides": (1, 2),
                           "filters": (1, 3)},
                 "full": {"sides": tuple(range(3, 65)), "kernels": (1, 2, 3, 4, 5, 7, 9, 11),

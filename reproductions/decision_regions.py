@@ -17,18 +17,18 @@ import pandas as pd
 
 from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    samples: int = 4000
-    hidden: tuple[int, ...] = (32, 32)
-    epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 0.01
-    grid: int = 200
+    samples: int = setting(4000, "training points (and half as many test points)", ge=2)
+    hidden: tuple[int, ...] = setting((32, 32), "ReLU widths of the MLP's hidden layers", ge=1)
+    epochs: int = setting(60, "training epochs of the MLP and of the single neuron", ge=1)
+    batch_size: int = setting(64, "minibatch size", ge=1)
+    learning_rate: float = setting(0.01, "Adam learning rate", gt=0)
+    grid: int = setting(200, "points per side of the grid the predicted regions are evaluated on", ge=2)
     PROFILES = {"smoke": {"samples": 600, "epochs": 3, "grid": 60}, "full": {"samples": 20000, "epochs": 100}}
     DRY_RUN = {"epochs": 1, "grid": 60}  # --dry-run: budgets only
 

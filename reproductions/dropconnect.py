@@ -23,30 +23,35 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.layers import ClassicDropout, DropConnect
 from keras_repro.measures.classification import inference_outputs
-from keras_repro.measures.gap import digits_split, fit_tracking_gap, plot_gap_curves
+from keras_repro.measures.gap import fit_tracking_gap, plot_gap_curves
 from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mean, relative_error
 from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    keep_prob: float = 0.5
-    hidden: int = 128
-    per_class: int = 20
-    n_val: int = 500
-    epochs: int = 20
-    repeats: int = 10              # passes over the training set per epoch
-    seeds: int = 3
-    mc_examples: int = 10
-    mc_samples: int = 100_000
+    keep_prob: float = setting(0.5, "probability that a unit (dropout) or a weight (DropConnect) is kept", gt=0, le=1)
+    hidden: int = setting(128, "units per hidden layer", ge=1)
+    per_class: int = setting(20, "training digits per class (a deliberately small set)", ge=1)
+    n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
+    epochs: int = setting(20, "training epochs", ge=1)
+    repeats: int = setting(10, "passes over the training set per epoch", ge=1)
+    seeds: int = setting(3, "seeds (the gap is their mean)", ge=1)
+    mc_examples: int = setting(10, "validation digits in the Monte-Carlo check of the inference rule", ge=1)
+    mc_samples: int = setting(100_000, "training-mode draws averaged per example in that check", ge=1)
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 2, "mc_samples": 2000},
                 "full": {"epochs": 60, "seeds": 10, "mc_samples": 1_000_000}}
     DRY_RUN = {"epochs": 1, "seeds": 2, "mc_samples": 1000}  # --dry-run: budgets only
+
+    def validate(self):
+        digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
 
 
 CLAIMS = [
@@ -62,27 +67,19 @@ CLAIMS = [
 
 
 def network(hidden: int, regulariser: str, keep_prob: float) -> keras.Model:
-    inputs = keras.Input((64,), name="pixels")
-    x = keras.layers.Dense(hidden, activation="relu", name="dense1")(inputs)
-    if regulariser == "dropconnect":
-        x = DropConnect(hidden, keep_prob, activation="relu", name="dense2")(x)
-        outputs = DropConnect(10, keep_prob, activation="softmax", name="out")(x)
-    else:
-        if regulariser == "dropout":
-            x = ClassicDropout(keep_prob, name="dropout1")(x)
-        x = keras.layers.Dense(hidden, activation="relu", name="dense2")(x)
-        if regulariser == "dropout":
-            x = ClassicDropout(keep_prob, name="dropout2")(x)
-        outputs = keras.layers.Dense(10, activation="softmax", name="out")(x)
-    model = keras.Model(inputs, outputs, name=f"mlp_{regulariser}")
+    """``64 → dense(hidden) → dense(hidden) → 10`` with no regulariser, classic dropout after each hidden
+    layer, or DropConnect on the weights of the two layers after the first (the ones dropout feeds)."""
+    model = mlp(64, (hidden, hidden), 10, output_activation="softmax",
+                dropout=(lambda name: ClassicDropout(keep_prob, name=name)) if regulariser == "dropout" else None,
+                drop_connect=keep_prob if regulariser == "dropconnect" else None, name=f"mlp_{regulariser}")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
 
 
 def mc_check(model: keras.Model, x: np.ndarray, samples: int) -> dict:
     """Monte-Carlo mean of the DropConnect output layer's pre-activation vs its inference value."""
-    h = inference_outputs(keras.Model(model.input, model.get_layer("dense2").output), x)
-    out = model.get_layer("out")
+    h = inference_outputs(keras.Model(model.input, model.get_layer(f"{model.name}_dense2").output), x)
+    out = model.get_layer(f"{model.name}_out")
     linear = DropConnect(out.units, out.keep_prob, seed=0)  # the same weights without the softmax
     linear.build((None, h.shape[1]))
     linear.set_weights(out.get_weights())
@@ -100,7 +97,7 @@ def run(ctx):
     for seed in range(cfg.seeds):
         split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
         for name in ("none", "dropout", "dropconnect"):
-            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            ctx.reseed(seed, 1)
             with ctx.scope():
                 model = network(cfg.hidden, name, cfg.keep_prob)
             history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,

@@ -32,31 +32,37 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.layers import ClassicDropout
 from keras_repro.measures.classification import classification_scores, inference_outputs
-from keras_repro.measures.gap import digits_split, fit_tracking_gap, plot_gap_curves
+from keras_repro.measures.gap import fit_tracking_gap, plot_gap_curves
 from keras_repro.measures.monte_carlo import bernoulli_mc_error, monte_carlo_mean, relative_error
 from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_most, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    keep_prob: float = 0.5         # hidden units (Srivastava et al.'s default)
-    input_keep: float = 0.8        # input pixels (Srivastava et al.'s default)
-    hidden: int = 128
-    per_class: int = 20
-    n_val: int = 500
-    epochs: int = 20
-    repeats: int = 10              # passes over the training set per epoch
-    seeds: int = 3
-    mc_examples: int = 20
-    mc_samples: int = 100_000
+    keep_prob: float = setting(0.5, "probability that a hidden unit is kept (Srivastava et al.'s default)", gt=0, le=1)
+    input_keep: float = setting(0.8, "probability that an input pixel is kept (Srivastava et al.'s default)", gt=0,
+                                le=1)
+    hidden: int = setting(128, "units per hidden layer", ge=1)
+    per_class: int = setting(20, "training digits per class (a deliberately small set)", ge=1)
+    n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
+    epochs: int = setting(20, "training epochs", ge=1)
+    repeats: int = setting(10, "passes over the training set per epoch", ge=1)
+    seeds: int = setting(3, "seeds (the gap is their mean)", ge=1)
+    mc_examples: int = setting(20, "validation digits in the Monte-Carlo check of the inference rule", ge=1)
+    mc_samples: int = setting(100_000, "training-mode draws averaged per example in that check", ge=1)
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 4, "mc_samples": 2000},
                 "full": {"epochs": 60, "seeds": 10, "mc_samples": 1_000_000}}
     DRY_RUN = {"epochs": 1, "seeds": 2, "mc_samples": 1000}  # --dry-run: budgets only
+
+    def validate(self):
+        digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
 
 
 CLAIMS = [
@@ -77,20 +83,20 @@ CLAIMS = [
 def network(hidden: int, dropout: str, keep_prob: float, input_keep: float | None = None) -> keras.Model:
     """``64 → dense(hidden) → dropout → dense(hidden) → dropout → 10``; dropout ``none``, ``classic``
     (``ClassicDropout(keep_prob)``) or ``inverted`` (``keras.layers.Dropout(1 − keep_prob)``)."""
-    inputs = keras.Input((64,), name="pixels")
-    x = ClassicDropout(input_keep, name="input_dropout")(inputs) if input_keep else inputs
-    for i in (1, 2):
-        x = keras.layers.Dense(hidden, activation="relu", name=f"dense{i}")(x)
-        if dropout == "classic":
-            x = ClassicDropout(keep_prob, name=f"dropout{i}")(x)
-        elif dropout == "inverted":
-            x = keras.layers.Dropout(1 - keep_prob, name=f"dropout{i}")(x)
-        elif dropout != "none":
-            raise ValueError(f"dropout must be none, classic or inverted. Received: dropout={dropout!r}")
-    outputs = keras.layers.Dense(10, activation="softmax", name="out")(x)
-    model = keras.Model(inputs, outputs, name=f"mlp_{dropout}")
+    hidden_dropout = {"none": None, "classic": lambda name: ClassicDropout(keep_prob, name=name),
+                      "inverted": 1 - keep_prob}
+    if dropout not in hidden_dropout:
+        raise ValueError(f"dropout must be none, classic or inverted. Received: dropout={dropout!r}")
+    model = mlp(64, (hidden, hidden), 10, output_activation="softmax", dropout=hidden_dropout[dropout],
+                input_dropout=(lambda name: ClassicDropout(input_keep, name=name)) if input_keep else None,
+                name=f"mlp_{dropout}")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
+
+
+def layer(model: keras.Model, name: str) -> keras.layers.Layer:
+    """``dense1``, ``dropout2``, ``out``, ... of a :func:`network` (``keras_repro.models.mlp`` names them)."""
+    return model.get_layer(f"{model.name}_{name}")
 
 
 def set_pixels(value: float, keep: float):
@@ -101,8 +107,8 @@ def set_pixels(value: float, keep: float):
 def mc_check(model: keras.Model, x: np.ndarray, samples: int) -> dict:
     """Monte-Carlo mean of the output layer's pre-activation over the last dropout's training-mode
     masks vs its inference-mode value, and the error expected from the Bernoulli variance."""
-    h = inference_outputs(keras.Model(model.input, model.get_layer("dense2").output), x)
-    dropout, out = model.get_layer("dropout2"), model.get_layer("out")
+    h = inference_outputs(keras.Model(model.input, layer(model, "dense2").output), x)
+    dropout, out = layer(model, "dropout2"), layer(model, "out")
     kernel, bias = (keras.ops.convert_to_numpy(v).astype(np.float64) for v in (out.kernel, out.bias))
 
     def pre_activation(batch, training):
@@ -120,8 +126,8 @@ def to_classic(inverted: keras.Model, hidden: int, keep_prob: float) -> keras.Mo
     """The inverted-dropout network in the notes' convention: weights after each dropout ÷ p."""
     classic = network(hidden, "classic", keep_prob)
     for name, scale in (("dense1", 1.0), ("dense2", 1 / keep_prob), ("out", 1 / keep_prob)):
-        kernel, bias = inverted.get_layer(name).get_weights()
-        classic.get_layer(name).set_weights([kernel * scale, bias])
+        kernel, bias = layer(inverted, name).get_weights()
+        layer(classic, name).set_weights([kernel * scale, bias])
     return classic
 
 
@@ -141,7 +147,7 @@ def run(ctx):
         split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
         trained = {}
         for name, (dropout, input_keep, noise) in variants.items():
-            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            ctx.reseed(seed, 1)
             with ctx.scope():
                 model = network(cfg.hidden, dropout, cfg.keep_prob, input_keep)
             history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,

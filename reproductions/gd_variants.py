@@ -32,24 +32,29 @@ import pandas as pd
 
 from keras_repro.data import load_arrays
 from keras_repro.measures import descent, surfaces
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_most, between, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    timing_sizes: tuple[int, ...] = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
-    timing_rounds: int = 5
-    timing_steps: int = 5
-    timing_width: int = 64
-    noise_steps: int = 300
-    noise_learning_rate: float = 0.1
-    minibatch: int = 32
-    flip_fraction: float = 0.2
-    zigzag_examples: int = 4096
-    zigzag_steps: int = 100
-    zigzag_label_noise: float = 0.5
+    timing_sizes: tuple[int, ...] = setting((1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072),
+                                            "C4.0: example counts N whose full-batch step is timed (two or more)",
+                                            ge=1)
+    timing_rounds: int = setting(5, "C4.0: timing rounds (each size keeps its fastest round)", ge=1)
+    timing_steps: int = setting(5, "C4.0: timed steps per size and round", ge=1)
+    timing_width: int = setting(64, "C4.0: hidden units of the timed MLP (64-width-10)", ge=1)
+    noise_steps: int = setting(300, "C4.1: steps of each softmax-regression run (the loss noise is measured "
+                                    "around an 11-step moving average)", ge=20)
+    noise_learning_rate: float = setting(0.1, "C4.1: SGD learning rate, the same for every batch size", gt=0)
+    minibatch: int = setting(32, "C4.1, C4.2: the minibatch size M (1 < M < N)", ge=2)
+    flip_fraction: float = setting(0.2, "C4.1: share of labels flipped to another class (noisy condition)", ge=0,
+                                   le=1)
+    zigzag_examples: int = setting(4096, "C4.2: examples of the two-feature least-squares problem", ge=2)
+    zigzag_steps: int = setting(100, "C4.2: steps of each run", ge=1)
+    zigzag_label_noise: float = setting(0.5, "C4.2: standard deviation of the target noise", ge=0)
     PROFILES = {
         "smoke": {"timing_sizes": (256, 512, 1024), "timing_rounds": 1, "timing_steps": 2, "noise_steps": 30,
                   "zigzag_examples": 512, "zigzag_steps": 20},
@@ -57,6 +62,14 @@ class Config(ReproConfig):
                  "noise_steps": 1000, "zigzag_steps": 300},
     }
     DRY_RUN = {"timing_sizes": (1024, 2048, 4096, 8192), "timing_rounds": 1, "timing_steps": 2, "noise_steps": 20, "zigzag_steps": 20}  # --dry-run: budgets only
+
+    def validate(self):
+        if len(set(self.timing_sizes)) < 2:
+            raise ConfigError(f"timing_sizes: at least two different sizes (C4.0 fits a slope). "
+                              f"Received: {self.timing_sizes}")
+        if self.minibatch >= self.zigzag_examples:
+            raise ConfigError(f"minibatch must be smaller than zigzag_examples. Received: minibatch={self.minibatch}, "
+                              f"zigzag_examples={self.zigzag_examples}")
 
 
 CLAIMS = [
@@ -90,8 +103,7 @@ def step_seconds(ctx, sizes, rounds, steps, width) -> pd.DataFrame:
     for n in sizes:
         data[n] = (rng.normal(size=(n, 64)).astype("float32"), rng.integers(0, 10, n).astype("int32"))
         with ctx.scope():
-            models[n] = keras.Sequential([keras.Input((64,)), keras.layers.Dense(width, activation="relu"),
-                                          keras.layers.Dense(10)], name=f"timing_{n}")
+            models[n] = mlp(64, (width,), 10, name=f"timing_{n}")
             models[n].compile(keras.optimizers.SGD(0.01),
                               keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     medians = {n: [] for n in sizes}
@@ -103,6 +115,31 @@ def step_seconds(ctx, sizes, rounds, steps, width) -> pd.DataFrame:
         ctx.progress(f"timing round {r + 1}/{rounds} done")
     return pd.DataFrame([{"examples": n, "seconds_per_step": min(m), "median_over_rounds": float(np.median(m)),
                           "rounds": len(m)} for n, m in medians.items()])
+
+
+def measure_step_time(ctx) -> tuple[pd.DataFrame, float]:
+    """C4.0: the time of one full-batch step against N, its log-log slope and the fixed overhead per step."""
+    cfg = ctx.config
+    timing = step_seconds(ctx, cfg.timing_sizes, cfg.timing_rounds, cfg.timing_steps, cfg.timing_width)
+    slope = descent.loglog_slope(timing.examples, timing.seconds_per_step)
+    upper = timing[timing.examples >= np.median(timing.examples)]
+    upper_slope = descent.loglog_slope(upper.examples, upper.seconds_per_step)
+    ctx.table("step_time", timing, keys=["examples"])
+    ctx.measure("C4.0", loglog_slope=slope, loglog_slope_upper_half=upper_slope,
+                size_range=f"{min(cfg.timing_sizes)}..{max(cfg.timing_sizes)}",
+                seconds_per_step_smallest=float(timing.seconds_per_step.iloc[0]),
+                seconds_per_step_largest=float(timing.seconds_per_step.iloc[-1]))
+    ctx.progress(f"C4.0: log-log slope {slope:.3f}")
+    # Cost model t(N) = t0 + c·N (least squares): t0 is the per-step overhead that does not grow with N
+    # (dispatch, kernel launches); it flattens the log-log slope at the small end of the range.
+    c, t0 = np.polyfit(timing.examples.to_numpy(float), timing.seconds_per_step.to_numpy(float), 1)
+    overhead_share = t0 / float(timing.seconds_per_step.iloc[0])
+    ctx.measure("C4.0", fixed_overhead_seconds=float(t0), overhead_share_at_smallest_n=float(overhead_share))
+    ctx.note("C4.0", f"A straight-line fit t(N) = t0 + c·N gives t0 = {t0 * 1e3:.3g} ms per step that does not grow "
+                     f"with N ({overhead_share:.0%} of the step at N = {int(timing.examples.iloc[0])}) and "
+                     f"c = {c * 1e6:.3g} µs per example; the log-log slope over the upper half of the range is "
+                     f"{upper_slope:.3f}. A timing measure: its slope moves with the machine's load from run to run.")
+    return timing, slope
 
 
 # --- C4.1 -------------------------------------------------------------------------------------------
@@ -130,8 +167,7 @@ def softmax_loss_and_gradient(theta, x, y, classes):
 
 def noise_run(ctx, x, y, batch_size, cfg, seed) -> dict:
     with ctx.scope():
-        model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(10, kernel_initializer="zeros")],
-                                 name="softmax_regression")
+        model = mlp(x.shape[1], (), 10, kernel_initializer="zeros", name="softmax_regression")
         model.compile(keras.optimizers.SGD(cfg.noise_learning_rate),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     recorder = descent.WeightRecorder(max_steps=cfg.noise_steps)
@@ -158,82 +194,39 @@ def gradient_disagreement(theta, x, y) -> float:
     return against / len(y)
 
 
-# --- C4.2 -------------------------------------------------------------------------------------------
-def elongated_regression(n, noise, rng):
-    """Two exactly uncorrelated features with mean squares 1 and 100; ``y = x·w* + noise``; ``w* = (1, 1)``."""
-    q, _ = np.linalg.qr(rng.normal(size=(n, 2)))
-    x = (q * np.sqrt(n)) * np.array([1.0, 10.0])
-    w_star = np.array([1.0, 1.0])
-    y = x @ w_star + noise * rng.normal(size=n)
-    return x.astype("float32"), y.astype("float32").reshape(-1, 1), w_star
-
-
-@reproduction("gd_variants", title="GD, SGD and minibatch GD: one update, three batch sizes",
-              claims=CLAIMS, config=Config)
-def run(ctx):
+def sgd_noise_runs(ctx) -> tuple[pd.DataFrame, dict, dict]:
+    """C4.1: softmax regression on the digits with clean and flipped labels at every batch size: one row
+    per run (with the share of examples whose gradient opposes the full one at GD's end), the runs, and
+    the batch sizes by name."""
     cfg = ctx.config
-
-    # --- C4.0: cost per full-batch step vs N ----------------------------------------------------------
-    timing = step_seconds(ctx, cfg.timing_sizes, cfg.timing_rounds, cfg.timing_steps, cfg.timing_width)
-    slope = descent.loglog_slope(timing.examples, timing.seconds_per_step)
-    upper = timing[timing.examples >= np.median(timing.examples)]
-    ctx.table("step_time", timing, keys=["examples"])
-    ctx.measure("C4.0", loglog_slope=slope, loglog_slope_upper_half=descent.loglog_slope(upper.examples,
-                                                                                  upper.seconds_per_step),
-                size_range=f"{min(cfg.timing_sizes)}..{max(cfg.timing_sizes)}",
-                seconds_per_step_smallest=float(timing.seconds_per_step.iloc[0]),
-                seconds_per_step_largest=float(timing.seconds_per_step.iloc[-1]))
-    ctx.progress(f"C4.0: log-log slope {slope:.3f}")
-    # Cost model t(N) = t0 + c·N (least squares): t0 is the per-step overhead that does not grow with N
-    # (dispatch, kernel launches); it flattens the log-log slope at the small end of the range.
-    c, t0 = np.polyfit(timing.examples.to_numpy(float), timing.seconds_per_step.to_numpy(float), 1)
-    overhead_share = t0 / float(timing.seconds_per_step.iloc[0])
-    ctx.measure("C4.0", fixed_overhead_seconds=float(t0), overhead_share_at_smallest_n=float(overhead_share))
-    ctx.note("C4.0", f"A straight-line fit t(N) = t0 + c·N gives t0 = {t0 * 1e3:.3g} ms per step that does not grow "
-                     f"with N ({overhead_share:.0%} of the step at N = {int(timing.examples.iloc[0])}) and "
-                     f"c = {c * 1e6:.3g} µs per example; the log-log slope over the upper half of the range is "
-                     f"{descent.loglog_slope(upper.examples, upper.seconds_per_step):.3f}. A timing measure: its slope "
-                     "moves with the machine's load from run to run.")
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    ax.loglog(timing.examples, timing.seconds_per_step, "o", label="fastest round (median of steps)")
-    fit = np.polyfit(np.log(timing.examples), np.log(timing.seconds_per_step), 1)
-    ax.loglog(timing.examples, np.exp(np.polyval(fit, np.log(timing.examples))), "-", lw=1,
-              label=f"fit: slope {slope:.2f}")
-    ax.loglog(timing.examples, timing.seconds_per_step.iloc[-1] * timing.examples / timing.examples.iloc[-1], ":",
-              color="0.5", label="slope 1 (linear)")
-    ax.set_xlabel("examples N (one full-batch step)")
-    ax.set_ylabel("seconds per step")
-    ax.set_title(f"C4.0 full-batch GD, MLP 64-{cfg.timing_width}-10", fontsize=9)
-    ax.legend(fontsize=8)
-    ctx.figure("C4.0_step_time", fig)
-
-    # --- C4.1: SGD's noise, clean and flipped labels -------------------------------------------------------
-    digits = load_arrays("digits", seed=ctx.seed)
-    x = digits.x_train.reshape(len(digits.x_train), -1).astype("float32") / 255.0
-    y_clean = digits.y_train.astype("int32")
-    y_flipped = flip_labels(y_clean, cfg.flip_fraction, 10, ctx.rng(1))
+    x, y_clean, _, _ = load_arrays("digits", seed=ctx.seed).features()
+    labels = {"clean": y_clean, "flipped": flip_labels(y_clean, cfg.flip_fraction, 10, ctx.rng(1))}
     sizes = {"SGD (1)": 1, f"minibatch ({cfg.minibatch})": cfg.minibatch, f"GD ({len(x)})": len(x)}
     rows, runs = [], {}
-    for condition, labels in (("clean", y_clean), ("flipped", y_flipped)):
+    for condition, y in labels.items():
         for name, batch_size in sizes.items():
-            result = noise_run(ctx, x, labels, batch_size, cfg, seed=ctx.seed_for(2, batch_size))
+            result = noise_run(ctx, x, y, batch_size, cfg, seed=ctx.seed_for(2, batch_size))
             runs[condition, name] = result
             rows.append({"labels": condition, "batch": name, "batch_size": batch_size,
                          "loss_noise": result["loss_noise"], "direction_spread": result["direction_spread"],
                          "mean_loss_last_10pct": result["final_loss_mean_last_10pct"]})
         ctx.progress(f"C4.1: {condition} labels done")
     noise = pd.DataFrame(rows)
-    gd_name = f"GD ({len(x)})"
-    disagreement = {c: gradient_disagreement(runs[c, gd_name]["final_weights"], x, lab)
-                    for c, lab in (("clean", y_clean), ("flipped", y_flipped))}
+    disagreement = {c: gradient_disagreement(runs[c, f"GD ({len(x)})"]["final_weights"], x, y)
+                    for c, y in labels.items()}
     noise["examples_against_full_gradient"] = noise["labels"].map(disagreement)
-    ctx.table("sgd_noise", noise, keys=["labels", "batch"])
+    return noise, runs, sizes
+
+
+def measure_sgd_noise(ctx, noise: pd.DataFrame) -> None:
+    cfg = ctx.config
 
     def ratio(condition, column):
         sub = noise[noise["labels"] == condition].set_index("batch")[column]
         return float(sub["SGD (1)"] / sub.drop("SGD (1)").max())
 
     sub = noise.set_index(["labels", "batch"])
+    disagreement = noise.groupby("labels")["examples_against_full_gradient"].first()
     ctx.measure("C4.1", loss_noise_ratio_clean=ratio("clean", "loss_noise"),
                 loss_noise_ratio_flipped=ratio("flipped", "loss_noise"),
                 direction_spread_ratio_clean=ratio("clean", "direction_spread"),
@@ -245,6 +238,91 @@ def run(ctx):
                 examples_against_full_gradient_clean=disagreement["clean"],
                 examples_against_full_gradient_flipped=disagreement["flipped"],
                 learning_rate=cfg.noise_learning_rate, steps=cfg.noise_steps, flip_fraction=cfg.flip_fraction)
+
+
+# --- C4.2 -------------------------------------------------------------------------------------------
+def elongated_regression(n, noise, rng):
+    """Two exactly uncorrelated features with mean squares 1 and 100; ``y = x·w* + noise``; ``w* = (1, 1)``."""
+    q, _ = np.linalg.qr(rng.normal(size=(n, 2)))
+    x = (q * np.sqrt(n)) * np.array([1.0, 10.0])
+    w_star = np.array([1.0, 1.0])
+    y = x @ w_star + noise * rng.normal(size=n)
+    return x.astype("float32"), y.astype("float32").reshape(-1, 1), w_star
+
+
+def zigzag_runs(ctx) -> tuple[pd.DataFrame, dict, surfaces.Quadratic, float]:
+    """C4.2: GD, minibatch and SGD at GD's best constant step ``2/(λ_min + λ_max)`` on the elongated least
+    squares: one row per run, the paths, the loss surface and the learning rate."""
+    cfg = ctx.config
+    x, y, w_star = elongated_regression(cfg.zigzag_examples, cfg.zigzag_label_noise, ctx.rng(3))
+    hessian = 2.0 * (x.astype("float64").T @ x.astype("float64")) / len(x)  # of Keras's "mse"
+    curvatures = np.linalg.eigvalsh(hessian)
+    lr = float(2.0 / (curvatures.min() + curvatures.max()))
+    start = w_star + np.array([-2.0, 1.0])
+    rows, paths = [], {}
+    for name, batch_size in (("GD", len(x)), (f"minibatch ({cfg.minibatch})", cfg.minibatch), ("SGD", 1)):
+        with ctx.scope():
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False, name="w")])
+            model.set_weights([start.reshape(2, 1).astype("float32")])
+            model.compile(keras.optimizers.SGD(lr), "mse")
+        recorder = descent.WeightRecorder(max_steps=cfg.zigzag_steps)
+        train(ctx, model, x, y, batch_size, cfg.zigzag_steps, ctx.seed_for(4, batch_size), [recorder])
+        path = recorder.trajectory
+        paths[name] = path
+        flat_left = abs(path[-1, 0] - w_star[0]) / abs(start[0] - w_star[0])
+        finite = np.all(np.isfinite(path))
+        rows.append({"run": name, "batch_size": batch_size, "learning_rate": lr,
+                     "steep_flip_fraction": descent.sign_flip_fraction(path[:, 1]) if finite else np.nan,
+                     "flat_progress_per_step": 1.0 - flat_left ** (1.0 / cfg.zigzag_steps) if finite else np.nan,
+                     "flat_distance_left": flat_left, "steep_distance_left":
+                         abs(path[-1, 1] - w_star[1]) / abs(start[1] - w_star[1]), "diverged": not finite})
+    return pd.DataFrame(rows), paths, surfaces.Quadratic(hessian, w_star, 0.0), lr
+
+
+@reproduction("gd_variants", title="GD, SGD and minibatch GD: one update, three batch sizes",
+              claims=CLAIMS, config=Config)
+def run(ctx):
+    cfg = ctx.config
+
+    # C4.0: cost per full-batch step vs N
+    timing, slope = measure_step_time(ctx)
+    ctx.figure("C4.0_step_time", plot_step_time(cfg, timing, slope))
+
+    # C4.1: SGD's noise, clean and flipped labels
+    noise, runs, sizes = sgd_noise_runs(ctx)
+    ctx.table("sgd_noise", noise, keys=["labels", "batch"])
+    measure_sgd_noise(ctx, noise)
+    ctx.figure("C4.1_sgd_noise", plot_sgd_noise(cfg, runs, sizes))
+
+    # C4.2: zigzag across the steep axis
+    zig, paths, surface, lr = zigzag_runs(ctx)
+    ctx.table("zigzag", zig, keys=["run"])
+    mb, gd = zig.set_index("run").loc[f"minibatch ({cfg.minibatch})"], zig.set_index("run").loc["GD"]
+    ctx.measure("C4.2", steep_flip_fraction_minibatch=mb.steep_flip_fraction,
+                flat_progress_per_step_minibatch=mb.flat_progress_per_step,
+                steep_flip_fraction_gd=gd.steep_flip_fraction, flat_progress_per_step_gd=gd.flat_progress_per_step,
+                condition_number=surface.condition_number, learning_rate=lr,
+                minibatch=cfg.minibatch, examples=cfg.zigzag_examples)
+    ctx.figure("C4.2_zigzag", plot_zigzag(surface, paths, lr))
+
+
+# --- figures ------------------------------------------------------------------------------------------
+def plot_step_time(cfg, timing, slope):
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.loglog(timing.examples, timing.seconds_per_step, "o", label="fastest round (median of steps)")
+    fit = np.polyfit(np.log(timing.examples), np.log(timing.seconds_per_step), 1)
+    ax.loglog(timing.examples, np.exp(np.polyval(fit, np.log(timing.examples))), "-", lw=1,
+              label=f"fit: slope {slope:.2f}")
+    ax.loglog(timing.examples, timing.seconds_per_step.iloc[-1] * timing.examples / timing.examples.iloc[-1], ":",
+              color="0.5", label="slope 1 (linear)")
+    ax.set_xlabel("examples N (one full-batch step)")
+    ax.set_ylabel("seconds per step")
+    ax.set_title(f"C4.0 full-batch GD, MLP 64-{cfg.timing_width}-10", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_sgd_noise(cfg, runs, sizes):
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
     for ax, condition in zip(axes[:2], ("clean", "flipped")):
         for name in sizes:
@@ -259,46 +337,16 @@ def run(ctx):
     axes[2].tick_params(axis="x", labelsize=6)
     axes[2].set_ylabel("cos(update, −full gradient)")
     axes[2].set_title("direction of each update vs steepest descent", fontsize=9)
-    ctx.figure("C4.1_sgd_noise", fig)
+    return fig
 
-    # --- C4.2: zigzag across the steep axis ---------------------------------------------------------------
-    xz, yz, w_star = elongated_regression(cfg.zigzag_examples, cfg.zigzag_label_noise, ctx.rng(3))
-    hessian = 2.0 * (xz.astype("float64").T @ xz.astype("float64")) / len(xz)  # of Keras's "mse"
-    curvatures = np.linalg.eigvalsh(hessian)
-    lr = float(2.0 / (curvatures.min() + curvatures.max()))
-    start = w_star + np.array([-2.0, 1.0])
-    zig_rows, zig_paths = [], {}
-    for name, batch_size in (("GD", len(xz)), (f"minibatch ({cfg.minibatch})", cfg.minibatch), ("SGD", 1)):
-        with ctx.scope():
-            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False, name="w")])
-            model.set_weights([start.reshape(2, 1).astype("float32")])
-            model.compile(keras.optimizers.SGD(lr), "mse")
-        recorder = descent.WeightRecorder(max_steps=cfg.zigzag_steps)
-        train(ctx, model, xz, yz, batch_size, cfg.zigzag_steps, ctx.seed_for(4, batch_size), [recorder])
-        path = recorder.trajectory
-        zig_paths[name] = path
-        flat_left = abs(path[-1, 0] - w_star[0]) / abs(start[0] - w_star[0])
-        finite = np.all(np.isfinite(path))
-        zig_rows.append({"run": name, "batch_size": batch_size, "learning_rate": lr,
-                         "steep_flip_fraction": descent.sign_flip_fraction(path[:, 1]) if finite else np.nan,
-                         "flat_progress_per_step": 1.0 - flat_left ** (1.0 / cfg.zigzag_steps) if finite else np.nan,
-                         "flat_distance_left": flat_left, "steep_distance_left":
-                             abs(path[-1, 1] - w_star[1]) / abs(start[1] - w_star[1]), "diverged": not finite})
-    zig = pd.DataFrame(zig_rows)
-    ctx.table("zigzag", zig, keys=["run"])
-    mb = zig.set_index("run").loc[f"minibatch ({cfg.minibatch})"]
-    gd = zig.set_index("run").loc["GD"]
-    ctx.measure("C4.2", steep_flip_fraction_minibatch=mb.steep_flip_fraction,
-                flat_progress_per_step_minibatch=mb.flat_progress_per_step,
-                steep_flip_fraction_gd=gd.steep_flip_fraction, flat_progress_per_step_gd=gd.flat_progress_per_step,
-                condition_number=float(curvatures.max() / curvatures.min()), learning_rate=lr,
-                minibatch=cfg.minibatch, examples=cfg.zigzag_examples)
-    surface = surfaces.Quadratic(hessian, w_star, 0.0)
+
+def plot_zigzag(surface, paths, lr):
+    w_star = surface.minimum
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
-    surfaces.plot_trajectories(axes[0], surface, zig_paths, xlim=(-1.3, 1.5), ylim=(-0.2, 2.2), log_levels=True,
-                        title=f"C4.2 least squares, κ={curvatures.max() / curvatures.min():.0f}, lr=2/(λmin+λmax)="
-                              f"{lr:.4f}")
-    for name, path in zig_paths.items():
+    surfaces.plot_trajectories(axes[0], surface, paths, xlim=(-1.3, 1.5), ylim=(-0.2, 2.2), log_levels=True,
+                               title=f"C4.2 least squares, κ={surface.condition_number:.0f}, lr=2/(λmin+λmax)="
+                                     f"{lr:.4f}")
+    for name, path in paths.items():
         if name != "SGD":  # SGD's steep coordinate is noise at this scale; it is in the table and the left panel
             axes[1].plot(path[:60, 1] - w_star[1], ".-", ms=3, lw=0.9, label=name)
         axes[2].plot(path[:, 0] - w_star[0], lw=1.2, label=name)
@@ -308,4 +356,4 @@ def run(ctx):
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=8)
     axes[2].set_ylim(-2.2, 1.0)
-    ctx.figure("C4.2_zigzag", fig)
+    return fig

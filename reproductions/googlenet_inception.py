@@ -28,13 +28,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import iterate_batches, make_datasets, relabel
+from keras_repro.data import iterate_batches, make_datasets, parse_spec, relabel
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.measures.gradients import layer_gradient_norms
 from keras_repro.models import googlenet
 from keras_repro.models.googlenet import AUX_LOSS_WEIGHT
 from keras_repro.suite.claims import Claim, all_of, at_least, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 EARLY_LAYERS = ("conv1_7x7", "conv2_3x3_reduce", "conv2_3x3")
@@ -42,17 +42,17 @@ EARLY_LAYERS = ("conv1_7x7", "conv2_3x3_reduce", "conv2_3x3")
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    data_dir: str = ""              # tensorflow-datasets data directory with prepared data ("" = tfds's own)
-    image_size: int = 96
-    width_multiplier: float = 0.25
-    epochs: int = 15
-    batch_size: int = 64
-    learning_rate: float = 1e-3     # Adam
-    probe_batches: int = 4
-    seeds: int = 1
-    max_examples: int = 0           # 0: the whole training set
-    train_without_aux: bool = True  # also train the network without auxiliary losses (accuracy comparison)
+    dataset: str = setting("digits", "labelled images: digits, tfds:NAME or folder:PATH", check=parse_spec)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
+    image_size: int = setting(96, "input side in pixels (the auxiliary heads need at least 96)", ge=96)
+    width_multiplier: float = setting(0.25, "scales every layer's width (1: Table 1's GoogLeNet)", gt=0)
+    epochs: int = setting(15, "training epochs", ge=1)
+    batch_size: int = setting(64, "minibatch size, also of the gradient probes", ge=1)
+    learning_rate: float = setting(1e-3, "Adam learning rate", gt=0)
+    probe_batches: int = setting(4, "batches on which the early layers' gradient norms are compared", ge=1)
+    seeds: int = setting(1, "seeds (initial weights, data order)", ge=1)
+    max_examples: int = setting(0, "training images used (0: the whole training set)", ge=0)
+    train_without_aux: bool = setting(True, "also train the network without auxiliary losses (accuracy comparison)")
     PROFILES = {"smoke": {"width_multiplier": 0.125, "epochs": 1, "probe_batches": 2, "max_examples": 192,
                           "train_without_aux": False},
                 "full": {"dataset": "tfds:imagenette", "image_size": 224, "width_multiplier": 1.0, "epochs": 30,

@@ -27,21 +27,21 @@ import pandas as pd
 
 from keras_repro.measures.selection import feature_selection
 from keras_repro.suite.claims import Claim, all_of, at_least, is_true, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    n_samples: int = 400
-    informative: int = 5
-    noise_features: int = 45
-    noise_std: float = 0.5
-    penalty: float = 0.2           # λ in loss = MSE + λ·Σ|w| (L1) or MSE + λ·Σw² (L2)
-    learning_rate: float = 0.1     # full-batch gradient descent, cosine-decayed to 1e-3 of it
-    steps: int = 2000
-    datasets: int = 3
-    zero_tol: float = 1e-3
+    n_samples: int = setting(400, "regression examples n", ge=1)
+    informative: int = setting(5, "informative features k (|w*| in [1, 2])", ge=1)
+    noise_features: int = setting(45, "noise features m (w* = 0)", ge=1)
+    noise_std: float = setting(0.5, "standard deviation σ of the target noise", ge=0)
+    penalty: float = setting(0.2, "λ in loss = MSE + λ·Σ|w| (L1) or MSE + λ·Σw² (L2)", gt=0)
+    learning_rate: float = setting(0.1, "full-batch gradient-descent step, cosine-decayed to 1e-3 of it", gt=0)
+    steps: int = setting(2000, "gradient-descent steps", ge=1)
+    datasets: int = setting(3, "independently drawn data sets", ge=1)
+    zero_tol: float = setting(1e-3, "a weight with |w| below this counts as zero (the catalog's 1e-3)", gt=0)
     PROFILES = {"smoke": {"steps": 100, "datasets": 1}, "full": {"steps": 10000, "datasets": 20}}
     DRY_RUN = {"steps": 20, "datasets": 2}  # --dry-run: budgets only
 
@@ -91,7 +91,7 @@ def run(ctx):
         x, y, true_w = make_regression(ctx.rng(d), cfg)
         x_steps, y_steps, epochs = full_batch(x, y, cfg.steps)
         for penalty in ("none", "l2", "l1"):
-            keras.utils.set_random_seed(ctx.seed_for(d, 1))
+            ctx.reseed(d, 1)
             with ctx.scope():
                 model = linear_model(x.shape[1], penalty, cfg.penalty, cfg)
             ctx.fit(model, x_steps, y_steps, batch_size=cfg.n_samples, epochs=epochs, shuffle=False,

@@ -22,32 +22,38 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.measures.descent import is_non_increasing
-from keras_repro.measures.gap import digits_split, fit_tracking_gap
+from keras_repro.measures.gap import fit_tracking_gap
 from keras_repro.measures.minima import cosine_ridge_minima
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, equals, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    half_width: float = 100.0      # minima are counted on [-half_width, half_width]
-    grid_step: float = 1e-3
-    lambda_max: float = 1.0
-    lambda_count: int = 101        # λ = 0, 0.01, ..., 1.0 (contains 1/2)
-    bound_probe: float = 1e-3      # λ = 1/2 ± bound_probe are added to the grid
+    half_width: float = setting(100.0, "minima are counted on [-half_width, half_width]", gt=0)
+    grid_step: float = setting(1e-3, "spacing of the grid on which sign changes of L' are found", gt=0)
+    lambda_max: float = setting(1.0, "largest λ of the grid", gt=0)
+    lambda_count: int = setting(101, "λ values from 0 to lambda_max (101: 0, 0.01, ..., 1.0, which contains 1/2)",
+                                ge=2)
+    bound_probe: float = setting(1e-3, "λ = 1/2 ± bound_probe are added to the grid", gt=0, lt=0.5)
     # weight decay in a network
-    weight_decay: float = 1e-3     # Keras L2: loss += weight_decay · Σ w²
-    per_class: int = 20
-    n_val: int = 500
-    hidden: int = 128
-    epochs: int = 20
-    repeats: int = 10              # passes over the training set per epoch
-    seeds: int = 3
+    weight_decay: float = setting(1e-3, "Keras L2 coefficient in the network: loss += weight_decay · Σ w²", gt=0)
+    per_class: int = setting(20, "training digits per class (a deliberately small set)", ge=1)
+    n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
+    hidden: int = setting(128, "units per hidden layer", ge=1)
+    epochs: int = setting(20, "training epochs", ge=1)
+    repeats: int = setting(10, "passes over the training set per epoch", ge=1)
+    seeds: int = setting(3, "seeds (the gap is their mean)", ge=1)
     PROFILES = {"smoke": {"half_width": 20.0, "lambda_count": 11, "epochs": 2, "repeats": 2, "seeds": 1},
                 "full": {"half_width": 1000.0, "lambda_count": 1001, "epochs": 60, "seeds": 10}}
     DRY_RUN = {"lambda_count": 11, "epochs": 1, "seeds": 2}  # --dry-run: budgets only
+
+    def validate(self):
+        digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
 
 
 CLAIMS = [
@@ -62,11 +68,8 @@ CLAIMS = [
 
 def network(hidden: int, weight_decay: float) -> keras.Model:
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
-    inputs = keras.Input((64,), name="pixels")
-    x = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=regularizer, name="dense1")(inputs)
-    x = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=regularizer, name="dense2")(x)
-    outputs = keras.layers.Dense(10, activation="softmax", kernel_regularizer=regularizer, name="out")(x)
-    model = keras.Model(inputs, outputs, name=f"mlp_wd{weight_decay:g}")
+    model = mlp(64, (hidden, hidden), 10, output_activation="softmax", kernel_regularizer=regularizer,
+                name=f"mlp_wd{weight_decay:g}")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
 
@@ -102,7 +105,7 @@ def run(ctx):
     for seed in range(cfg.seeds):
         split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
         for decay in (0.0, cfg.weight_decay):
-            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            ctx.reseed(seed, 1)
             with ctx.scope():
                 model = network(cfg.hidden, decay)
             history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,

@@ -23,20 +23,25 @@ import numpy as np
 import pandas as pd
 
 from keras_repro.suite.claims import Claim, all_of, greater_than, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass
 class Config(ReproConfig):
-    examples: int = 12
-    input_dim: int = 10
-    subspace_dim: int = 4
-    steps: int = 500
-    perturbation_scale: float = 3.0
+    examples: int = setting(12, "training examples (few: the layers' inputs then have a null space)", ge=1)
+    input_dim: int = setting(10, "input dimension", ge=2)
+    subspace_dim: int = setting(4, "dimension of the subspace the training inputs lie in (below input_dim)", ge=1)
+    steps: int = setting(500, "full-batch Adam steps", ge=1)
+    perturbation_scale: float = setting(3.0, "length of each perturbation w0 (a unit null vector times this)", gt=0)
     PROFILES = {"smoke": {"steps": 50}, "full": {"steps": 2000}}
     DRY_RUN = {"steps": 20}  # --dry-run: budgets only
+
+    def validate(self):
+        if self.subspace_dim >= self.input_dim:
+            raise ConfigError(f"subspace_dim must be below input_dim (or the inputs have no null space). "
+                              f"Received: subspace_dim={self.subspace_dim}, input_dim={self.input_dim}")
 
 
 CLAIMS = [

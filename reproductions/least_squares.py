@@ -21,22 +21,30 @@ import numpy as np
 import pandas as pd
 
 from keras_repro.suite.claims import Claim, all_of, equals, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass
 class Config(ReproConfig):
-    examples: int = 500
-    features: int = 8
-    noise: float = 0.1
-    gd_steps: int = 2000
-    gd_learning_rate: float = 0.1
-    wide_examples: int = 20
-    wide_features: int = 50
+    examples: int = setting(500, "C2.2: examples (more than features)", ge=1)
+    features: int = setting(8, "C2.2: features (plus an intercept)", ge=1)
+    noise: float = setting(0.1, "C2.2: standard deviation of the target noise", ge=0)
+    gd_steps: int = setting(2000, "C2.2: full-batch gradient-descent steps of the Keras Dense(1)", ge=1)
+    gd_learning_rate: float = setting(0.1, "C2.2: its SGD learning rate", gt=0)
+    wide_examples: int = setting(20, "C2.3: examples (fewer than wide_features)", ge=1)
+    wide_features: int = setting(50, "C2.3: features", ge=1)
     PROFILES = {"smoke": {"examples": 100, "gd_steps": 300}, "full": {"examples": 5000, "gd_steps": 10000}}
     DRY_RUN = {"gd_steps": 20}  # --dry-run: budgets only
+
+    def validate(self):
+        if self.examples <= self.features:
+            raise ConfigError(f"examples must exceed features (C2.2 inverts XᵀX). "
+                              f"Received: examples={self.examples}, features={self.features}")
+        if self.wide_features <= self.wide_examples:
+            raise ConfigError(f"wide_features must exceed wide_examples (C2.3 needs a null space). "
+                              f"Received: wide_examples={self.wide_examples}, wide_features={self.wide_features}")
 
 
 CLAIMS = [

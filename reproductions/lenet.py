@@ -12,27 +12,39 @@ Command: ``repro run lenet`` (MNIST: ``repro run lenet --profile full``)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from keras_repro.data import load_arrays
-from keras_repro.models import inference_copy, lenet5
+from keras_repro.data import load_arrays, to_unit_float
+from keras_repro.models import lenet5
 from keras_repro.suite.claims import Claim, all_of, any_of, at_least, equals, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
+
+
+def digit_dataset_kind(spec: str) -> str:
+    """``"digits"`` or ``"mnist"`` (the two sets the claim's thresholds are defined for); anything else fails."""
+    name = spec.strip().removeprefix("tfds:")
+    if name in ("digits", "mnist"):
+        return name
+    raise ValueError(f"the LeNet claim has thresholds for the embedded digits (97%) and MNIST (99%) only. "
+                     f"Received: dataset={spec!r}")
 
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    data_dir: str = ""  # tfds data directory with prepared data ("": tfds's default)
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    activation: str = "tanh"
-    subsampling: str = "average"
+    dataset: str = setting("digits", "digits (embedded) or tfds:mnist: the sets the claim has thresholds for",
+                           check=digit_dataset_kind)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
+    epochs: int = setting(30, "training epochs", ge=1)
+    batch_size: int = setting(32, "minibatch size", ge=1)
+    learning_rate: float = setting(1e-3, "Adam learning rate", gt=0)
+    activation: str = setting("tanh", "hidden activation, a Keras name (the paper: a scaled tanh)",
+                              check=keras.activations.get)
+    subsampling: Literal["average", "max"] = setting("average", "pooling: average (the paper's subsampling) or max")
     PROFILES = {"smoke": {"epochs": 1}, "full": {"dataset": "tfds:mnist", "epochs": 20, "batch_size": 128}}
     DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
@@ -44,15 +56,6 @@ CLAIMS = [
                       any_of(all_of(is_true("on_digits"), at_least("test_accuracy", 0.97)),
                              all_of(is_true("on_mnist"), at_least("test_accuracy", 0.99))))),
 ]
-
-
-def digit_dataset_kind(spec: str) -> str:
-    """``"digits"`` or ``"mnist"`` (the two sets the claim's thresholds are defined for); anything else fails."""
-    name = spec.strip().removeprefix("tfds:")
-    if name in ("digits", "mnist"):
-        return name
-    raise ValueError(f"the LeNet claim has thresholds for the embedded digits (97%) and MNIST (99%) only. "
-                     f"Received: dataset={spec!r}")
 
 
 def plot_curves(history: dict) -> plt.Figure:
@@ -75,7 +78,7 @@ def run(ctx):
     cfg = ctx.config
     kind = digit_dataset_kind(cfg.dataset)
     data = load_arrays(cfg.dataset, image_size=32, channels=1, data_dir=cfg.data_dir or None)
-    x_train, x_test = data.x_train.astype("float32") / 255.0, data.x_test.astype("float32") / 255.0
+    x_train, x_test = to_unit_float(data.x_train), to_unit_float(data.x_test)
     ctx.progress(f"{cfg.dataset}: {len(x_train)} training and {len(x_test)} test images, 32×32×1")
 
     with ctx.scope():
@@ -94,7 +97,7 @@ def run(ctx):
                            for layer in model.layers[1:]])
     ctx.table("architecture", layers, keys=["layer"])
     ctx.figure("training_curves", plot_curves(history.history))
-    ctx.save_model("lenet5", inference_copy(model))
+    ctx.save_model("lenet5", model)
     ctx.measure("C5.2", parameters=model.count_params(), on_digits=kind == "digits", on_mnist=kind == "mnist",
                 test_accuracy=float(test_accuracy), test_loss=float(test_loss),
                 train_accuracy=float(history.history["accuracy"][-1]), test_images=len(x_test))

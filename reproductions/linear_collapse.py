@@ -19,18 +19,18 @@ import pandas as pd
 
 from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_most, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass
 class Config(ReproConfig):
-    samples: int = 1000
-    features: int = 5
-    hidden: tuple[int, ...] = (32, 32, 32)
-    steps: int = 3000
-    learning_rate: float = 0.003
+    samples: int = setting(1000, "regression examples", ge=1)
+    features: int = setting(5, "input features", ge=1)
+    hidden: tuple[int, ...] = setting((32, 32, 32), "widths of the deep networks' hidden layers", ge=1)
+    steps: int = setting(3000, "full-batch Adam steps", ge=1)
+    learning_rate: float = setting(0.003, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"samples": 200, "steps": 100}, "full": {"samples": 5000, "steps": 10000}}
     DRY_RUN = {"steps": 20}  # --dry-run: budgets only
 

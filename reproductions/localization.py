@@ -27,27 +27,33 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data.synthetic import make_shapes
+from keras_repro.data import make_shapes, to_unit_float
 from keras_repro.losses import LocalizationLoss, box_iou, decode_localization
-from keras_repro.suite.claims import Claim, all_of, at_least, at_most, greater_than, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.claims import Claim, all_of, at_least, greater_than, less_than
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    image_size: int = 32
-    train: int = 4000
-    test: int = 1000
-    absent_fraction: float = 0.3
-    size_range: tuple[float, ...] = (0.15, 0.9)
-    aspect_jitter: float = 0.3
-    epochs: int = 25
-    batch_size: int = 64
-    learning_rate: float = 2e-3     # Adam
+    image_size: int = setting(32, "side of the synthetic images, in pixels", ge=4)
+    train: int = setting(4000, "training images", ge=1)
+    test: int = setting(1000, "held-out images", ge=1)
+    absent_fraction: float = setting(0.3, "share of objects whose centre lies outside the image (absent)", ge=0, lt=1)
+    size_range: tuple[float, ...] = setting((0.15, 0.9), "smallest and largest box side, as fractions of the image "
+                                                         "side", gt=0)
+    aspect_jitter: float = setting(0.3, "box width and height vary independently by up to this factor", ge=0, lt=1)
+    epochs: int = setting(25, "training epochs of each model", ge=1)
+    batch_size: int = setting(64, "minibatch size", ge=1)
+    learning_rate: float = setting(2e-3, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"train": 256, "test": 128, "epochs": 1},
                 "full": {"image_size": 64, "train": 20000, "test": 4000, "epochs": 60}}
     DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
+
+    def validate(self):
+        if len(self.size_range) != 2 or self.size_range[0] > self.size_range[1]:
+            raise ConfigError(f"size_range: the smallest and the largest box side, e.g. 0.15,0.9. "
+                              f"Received: {self.size_range}")
 
 
 CLAIMS = [
@@ -66,7 +72,7 @@ CLAIMS = [
 def shapes_split(cfg, seed: int):
     data = make_shapes(cfg.train + cfg.test, cfg.image_size, seed=seed, size_range=tuple(cfg.size_range),
                        aspect_jitter=cfg.aspect_jitter, absent_fraction=cfg.absent_fraction)
-    x = (data.images / 255.0).astype("float32")
+    x = to_unit_float(data.images)
     y = np.column_stack([data.present.astype(np.float32), data.boxes]).astype("float32")
     return (x[:cfg.train], y[:cfg.train]), (x[cfg.train:], y[cfg.train:])
 
@@ -138,7 +144,7 @@ def run(ctx):
     ctx.progress(f"shapes: {len(x_train)} training, {len(x_test)} test images, {present.mean():.0%} with an object")
     rows, models, models_raw = [], {}, {}
     for box_loss in ("log", "plain"):
-        keras.utils.set_random_seed(ctx.seed_for(1))  # the same initial weights for both losses
+        ctx.reseed(1)  # the same initial weights for both losses
         with ctx.scope():
             model = localizer(x_train.shape[1:])
             model.compile(keras.optimizers.Adam(cfg.learning_rate), LocalizationLoss(box_loss))

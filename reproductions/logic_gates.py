@@ -17,15 +17,15 @@ import pandas as pd
 
 from keras_repro.measures.boolean import exact_accuracy, step_model, train_sigmoid_neuron, truth_table
 from keras_repro.suite.claims import Claim, equals
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    seeds: int = 10
-    steps: int = 1000
-    learning_rate: float = 0.1
+    seeds: int = setting(10, "initial weights tried per gate", ge=1)
+    steps: int = setting(1000, "full-batch Adam steps of each sigmoid neuron", ge=1)
+    learning_rate: float = setting(0.1, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"seeds": 2, "steps": 200}, "full": {"seeds": 50, "steps": 3000}}
     DRY_RUN = {"seeds": 2, "steps": 20}  # --dry-run: budgets only
 

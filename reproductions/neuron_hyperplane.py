@@ -18,15 +18,15 @@ import pandas as pd
 
 from keras_repro.activations import heaviside
 from keras_repro.suite.claims import Claim, all_of, equals, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    dimensions: tuple[int, ...] = (2, 3, 10, 100)
-    neurons_per_dimension: int = 20
-    points_per_neuron: int = 5000
+    dimensions: tuple[int, ...] = setting((2, 3, 10, 100), "input dimensions of the random neurons", ge=1)
+    neurons_per_dimension: int = setting(20, "random neurons (w, b) per dimension", ge=1)
+    points_per_neuron: int = setting(5000, "random points each neuron is checked on", ge=1)
     PROFILES = {"smoke": {"dimensions": (2, 10), "neurons_per_dimension": 3, "points_per_neuron": 500},
                 "full": {"neurons_per_dimension": 100, "points_per_neuron": 20000}}
     DRY_RUN = {"neurons_per_dimension": 2, "points_per_neuron": 200}  # --dry-run: budgets only

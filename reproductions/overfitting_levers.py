@@ -27,36 +27,45 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_repro.data import digits_split
 from keras_repro.measures.classification import classification_scores, inference_outputs
-from keras_repro.measures.gap import RepeatedArrays, digits_split, fit_tracking_gap
+from keras_repro.measures.gap import RepeatedArrays, fit_tracking_gap
 from keras_repro.measures.paired import describe_paired, paired_comparison
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    per_class: int = 20             # MLP levers: 200 training digits (8×8)
-    n_val: int = 500
-    widths: tuple[int, ...] = (8, 32, 128, 512)
-    epochs: int = 20
-    repeats: int = 10               # passes over the training set per epoch
-    seeds: int = 3
+    per_class: int = setting(20, "MLP levers: training digits (8×8) per class", ge=1)
+    n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
+    widths: tuple[int, ...] = setting((8, 32, 128, 512), "model size: hidden widths, increasing (narrowest vs widest)",
+                                      ge=1)
+    epochs: int = setting(20, "model size: training epochs", ge=1)
+    repeats: int = setting(10, "model size: passes over the training set per epoch", ge=1)
+    seeds: int = setting(3, "seeds of every lever (gaps and losses are their mean)", ge=1)
     # augmentation (CNN on 16×16 images from the input pipeline)
-    image_size: int = 16
-    max_examples: int = 200
-    aug_epochs: int = 20
-    aug_passes_per_epoch: int = 10
+    image_size: int = setting(16, "augmentation: side of the digits the small CNN sees, in pixels", ge=4)
+    max_examples: int = setting(200, "augmentation: training images", ge=1)
+    aug_epochs: int = setting(20, "augmentation: training epochs", ge=1)
+    aug_passes_per_epoch: int = setting(10, "augmentation: passes over the training images per epoch", ge=1)
     # early stopping
-    es_width: int = 128
-    es_epochs: int = 100            # epochs of es_repeats passes each
-    es_repeats: int = 2
-    patience: int = 10
+    es_width: int = setting(128, "early stopping: hidden width of the MLP", ge=1)
+    es_epochs: int = setting(100, "early stopping: epoch budget (es_repeats passes each)", ge=1)
+    es_repeats: int = setting(2, "early stopping: passes over the training set per epoch", ge=1)
+    patience: int = setting(10, "early stopping: epochs without a lower validation loss before it stops", ge=0)
     PROFILES = {"smoke": {"widths": (8, 64), "epochs": 2, "repeats": 2, "seeds": 1, "aug_epochs": 2,
                           "aug_passes_per_epoch": 1, "es_epochs": 4, "patience": 1},
                 "full": {"epochs": 60, "seeds": 10, "aug_epochs": 60, "es_epochs": 300}}
     DRY_RUN = {"epochs": 1, "seeds": 2, "aug_epochs": 1, "es_epochs": 2}  # --dry-run: budgets only
+
+    def validate(self):
+        digits_split(self.per_class, self.n_val, seed=0)  # a split the 1797 digits cannot give fails here
+        if len(self.widths) < 2 or list(self.widths) != sorted(set(self.widths)):
+            raise ConfigError(f"widths: at least two increasing widths (the narrowest is compared with the widest). "
+                              f"Received: {self.widths}")
 
 
 CLAIMS = [
@@ -71,11 +80,9 @@ CLAIMS = [
 ]
 
 
-def mlp(width: int) -> keras.Model:
-    inputs = keras.Input((64,), name="pixels")
-    x = keras.layers.Dense(width, activation="relu", name="dense1")(inputs)
-    x = keras.layers.Dense(width, activation="relu", name="dense2")(x)
-    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="out")(x), name=f"mlp_{width}")
+def classifier(width: int) -> keras.Model:
+    """``64 → width → width → 10``, compiled."""
+    model = mlp(64, (width, width), 10, output_activation="softmax", name=f"mlp_{width}")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
 
@@ -102,9 +109,9 @@ def run(ctx):
         split = digits_split(cfg.per_class, cfg.n_val, ctx.seed_for(seed))
         # -- 1. model size -------------------------------------------------------------------------
         for width in cfg.widths:
-            keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+            ctx.reseed(seed, 1)
             with ctx.scope():
-                model = mlp(width)
+                model = classifier(width)
             history = fit_tracking_gap(ctx.fit, model, split, epochs=cfg.epochs, repeats=cfg.repeats, batch_size=32,
                                        seed=ctx.seed_for(seed, 2), label=f"seed {seed} width {width}")
             size_rows.append({"width": width, "parameters": model.count_params(), "seed": seed, **history[-1]})
@@ -154,7 +161,7 @@ def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
                                             seed=ctx.seed_for(seed), augment=augment, channels=1, flip=False,
                                             max_examples=cfg.max_examples)
     steps_per_pass = -(-info.train_count // 32)
-    keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+    ctx.reseed(seed, 1)
     with ctx.scope():
         model = small_cnn(cfg.image_size)
     history = ctx.fit(model, repeat(train_ds), epochs=cfg.aug_epochs,
@@ -166,9 +173,9 @@ def _train_with_pipeline(ctx, cfg: Config, seed: int, augment: str) -> dict:
 
 
 def _train_with_early_stopping(ctx, cfg: Config, split, seed: int, early_stopping: bool) -> dict:
-    keras.utils.set_random_seed(ctx.seed_for(seed, 1))
+    ctx.reseed(seed, 1)
     with ctx.scope():
-        model = mlp(cfg.es_width)
+        model = classifier(cfg.es_width)
     callbacks = []
     if early_stopping:
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)

@@ -25,33 +25,36 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import load_arrays
+from keras_repro.data import in_memory_spec, load_arrays, to_unit_float
 from keras_repro.models import resnet, resnet_cifar
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, greater_than
-from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    data_dir: str = ""
-    depths: tuple[int, ...] = (20, 56)
-    width_multiplier: float = 0.5   # 8-16-32 filters (the paper: 16-32-64)
-    epochs: int = 8
-    batch_size: int = 64
-    learning_rate: float = 0.05
-    momentum: float = 0.9
-    seeds: int = 1
-    max_examples: int = 0           # 0: the whole training set
-    input_sizes: tuple[int, ...] = (64, 96, 128, 224)
+    dataset: str = setting("digits", "labelled images held in memory: digits, faces, shapes or tfds:NAME",
+                           check=in_memory_spec)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
+    depths: tuple[int, ...] = setting((20, 56), "a shallow and a deeper depth, each 6n + 2 (8, 14, 20, 32, 44, 56, "
+                                                "110 ...)", ge=8)
+    width_multiplier: float = setting(0.5, "scales the filters: 0.5 gives 8-16-32 (the paper: 16-32-64)", gt=0)
+    epochs: int = setting(8, "training epochs, the same for every network", ge=1)
+    batch_size: int = setting(64, "minibatch size", ge=1)
+    learning_rate: float = setting(0.05, "SGD learning rate", gt=0)
+    momentum: float = setting(0.9, "SGD momentum", ge=0, lt=1)
+    seeds: int = setting(1, "seeds (losses are their mean)", ge=1)
+    max_examples: int = setting(0, "training images used (0: the whole training set)", ge=0)
+    input_sizes: tuple[int, ...] = setting((64, 96, 128, 224), "input sides the ImageNet-style ResNet-18 is applied to",
+                                           ge=32)
     PROFILES = {"smoke": {"depths": (8, 14), "width_multiplier": 0.25, "epochs": 1, "max_examples": 256,
                           "input_sizes": (64, 96)},
                 "full": {"dataset": "tfds:cifar10", "width_multiplier": 1.0, "epochs": 60, "batch_size": 128,
                          "learning_rate": 0.1, "seeds": 3}}
     DRY_RUN = {"epochs": 1, "seeds": 1, "batch_size": 32}  # --dry-run: budgets only
 
-    def __post_init__(self):
+    def validate(self):
         if len(self.depths) != 2 or self.depths[0] >= self.depths[1]:
             raise ConfigError(f"depths: give a shallow and a deeper depth, e.g. 20,56. Received: {self.depths}")
         bad = [d for d in self.depths if d < 8 or (d - 2) % 6]
@@ -72,7 +75,7 @@ CLAIMS = [
 
 def train_variant(ctx, cfg, train, test, classes: int, depth: int, residual: bool, seed: int):
     """Train one network on ``train = (x, y)``; returns (model, per-epoch history rows, summary row)."""
-    keras.utils.set_random_seed(ctx.seed_for(seed, depth))
+    ctx.reseed(seed, depth)
     kind = "residual" if residual else "plain"
     with ctx.scope():
         model = resnet_cifar(depth, residual=residual, input_shape=train[0].shape[1:], classes=classes,
@@ -131,7 +134,7 @@ def run(ctx):
     cfg = ctx.config
     data = load_arrays(cfg.dataset, image_size=32, channels=3, seed=ctx.seed, data_dir=cfg.data_dir or None,
                        max_examples=cfg.max_examples or None)
-    x_train, x_test = (data.x_train / 255.0).astype("float32"), (data.x_test / 255.0).astype("float32")
+    x_train, x_test = to_unit_float(data.x_train), to_unit_float(data.x_test)
     ctx.progress(f"{cfg.dataset}: {len(data.y_train)} training, {len(data.y_test)} test images, 32×32×3")
 
     curves, summaries = [], []

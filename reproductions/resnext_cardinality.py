@@ -22,6 +22,7 @@ Command: ``repro run resnext_cardinality``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
@@ -29,36 +30,34 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from keras_repro.data import load_arrays
+from keras_repro.data import in_memory_spec, load_arrays, to_unit_float
 from keras_repro.measures.flops import multiply_adds
 from keras_repro.models import resnet, resnext, trainable_parameters
 from keras_repro.suite.claims import Claim, all_of, at_most, less_than
-from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    data_dir: str = ""
-    depth: int = 50                 # of both networks: 26, 50, 101 or 152 (bottleneck ResNets)
-    width_multiplier: float = 0.25
-    cardinality: int = 4            # 4 groups of 24 channels at this width: parameters within 1% of ResNet-50's
-    base_width: int = 24
-    epochs: int = 8
-    batch_size: int = 64
-    learning_rate: float = 0.05
-    momentum: float = 0.9
-    seeds: int = 2
-    max_examples: int = 0           # 0: the whole training set
+    dataset: str = setting("digits", "labelled images held in memory: digits, faces, shapes or tfds:NAME",
+                           check=in_memory_spec)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
+    depth: Literal[26, 50, 101, 152] = setting(50, "depth of both networks (bottleneck ResNets)")
+    width_multiplier: float = setting(0.25, "scales every width (1: ResNet-50's)", gt=0)
+    cardinality: int = setting(4, "groups of ResNeXt's 3×3 convolutions (4 × 24 channels at this width: parameters "
+                                  "within 1% of ResNet-50's)", ge=1)
+    base_width: int = setting(24, "channels per group (at width 1)", ge=1)
+    epochs: int = setting(8, "training epochs, the same for both networks", ge=1)
+    batch_size: int = setting(64, "minibatch size", ge=1)
+    learning_rate: float = setting(0.05, "SGD learning rate", gt=0)
+    momentum: float = setting(0.9, "SGD momentum", ge=0, lt=1)
+    seeds: int = setting(2, "seeds (test errors pooled over them)", ge=1)
+    max_examples: int = setting(0, "training images used (0: the whole training set)", ge=0)
     PROFILES = {"smoke": {"depth": 26, "width_multiplier": 0.125, "epochs": 1, "seeds": 1, "max_examples": 128},
                 "full": {"dataset": "tfds:cifar10", "width_multiplier": 1.0, "cardinality": 32, "base_width": 4,
                          "epochs": 60, "batch_size": 128, "learning_rate": 0.1, "seeds": 3}}
     DRY_RUN = {"epochs": 1, "seeds": 1, "batch_size": 32}  # --dry-run: budgets only
-
-    def __post_init__(self):
-        if self.depth not in (26, 50, 101, 152):
-            raise ConfigError(f"depth must be 26, 50, 101 or 152 (bottleneck ResNets). Received: {self.depth!r}")
 
 
 CLAIMS = [
@@ -70,7 +69,6 @@ CLAIMS = [
                "mcnemar_p_one_sided: exact binomial test on the test images exactly one network gets wrong, "
                "pooled over seeds."),
 ]
-
 
 
 def imagenet_rows() -> list[dict]:
@@ -123,13 +121,13 @@ def run(ctx):
     r50, x50 = imagenet["trainable_parameters"]
     data = load_arrays(cfg.dataset, image_size=32, channels=3, seed=ctx.seed, data_dir=cfg.data_dir or None,
                        max_examples=cfg.max_examples or None)
-    x_train, x_test = (data.x_train / 255.0).astype("float32"), (data.x_test / 255.0).astype("float32")
+    x_train, x_test = to_unit_float(data.x_train), to_unit_float(data.x_test)
     ctx.progress(f"{cfg.dataset}: {len(data.y_train)} training, {len(data.y_test)} test images, 32×32×3")
 
     rows, wrong = [], {}
     for seed in range(cfg.seeds):
         for kind in ("resnet", "resnext"):
-            keras.utils.set_random_seed(ctx.seed_for(seed))  # same data order for both networks of a seed
+            ctx.reseed(seed)  # same data order for both networks of a seed
             with ctx.scope():
                 model = build(cfg, kind, x_train.shape[1:], data.num_classes)
             history = ctx.fit(model, x_train, data.y_train, batch_size=cfg.batch_size, epochs=cfg.epochs,

@@ -21,23 +21,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from skimage.filters import threshold_otsu
+from sklearn.metrics import jaccard_score
 
-from keras_repro.data.synthetic import make_shapes
+from keras_repro.data import make_shapes, to_unit_float
 from keras_repro.losses import SummedPixelBCE
 from keras_repro.suite.claims import Claim, all_of, at_least, greater_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    image_size: int = 32
-    train: int = 2000
-    test: int = 500
-    noise: float = 0.15
-    epochs: int = 15
-    batch_size: int = 32
-    learning_rate: float = 2e-3     # Adam
+    image_size: int = setting(32, "side of the synthetic images, in pixels", ge=4)
+    train: int = setting(2000, "training images", ge=1)
+    test: int = setting(500, "held-out images", ge=1)
+    noise: float = setting(0.15, "standard deviation of the pixel noise", ge=0)
+    epochs: int = setting(15, "training epochs", ge=1)
+    batch_size: int = setting(32, "minibatch size", ge=1)
+    learning_rate: float = setting(2e-3, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"train": 128, "test": 64, "epochs": 1},
                 "full": {"image_size": 64, "train": 10000, "test": 2000, "epochs": 40}}
     DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
@@ -61,9 +62,7 @@ def segmenter(channels: int = 1) -> keras.Model:
 def mask_scores(predicted: np.ndarray, truth: np.ndarray) -> dict:
     """Pixel accuracy and per-image IoU (an empty prediction of an empty mask counts as IoU 1)."""
     predicted, truth = predicted.astype(bool), truth.astype(bool)
-    inter = (predicted & truth).reshape(len(truth), -1).sum(1)
-    union = (predicted | truth).reshape(len(truth), -1).sum(1)
-    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    iou = np.array([jaccard_score(t.ravel(), p.ravel(), zero_division=1.0) for p, t in zip(predicted, truth)])
     return {"pixel_accuracy": float((predicted == truth).mean()), "mean_iou": float(iou.mean()),
             "median_iou": float(np.median(iou))}
 
@@ -92,12 +91,12 @@ def plot_examples(images, truth, predicted, baseline, count: int = 6):
 def run(ctx):
     cfg = ctx.config
     data = make_shapes(cfg.train + cfg.test, cfg.image_size, seed=ctx.seed, noise=cfg.noise)
-    x = (data.images / 255.0).astype("float32")
+    x = to_unit_float(data.images)
     masks = data.masks.astype("float32")[..., None]
     x_train, m_train, x_test, m_test = x[:cfg.train], masks[:cfg.train], x[cfg.train:], masks[cfg.train:]
     ctx.progress(f"shapes: {cfg.train} training, {cfg.test} test images of {cfg.image_size}×{cfg.image_size}, "
                  f"{m_test.mean():.0%} of test pixels inside an object")
-    keras.utils.set_random_seed(ctx.seed_for(1))
+    ctx.reseed(1)
     with ctx.scope():
         model = segmenter()
         model.compile(keras.optimizers.Adam(cfg.learning_rate), SummedPixelBCE())

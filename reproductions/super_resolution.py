@@ -17,6 +17,7 @@ Command: ``repro run super_resolution``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
@@ -28,32 +29,31 @@ from skimage.transform import resize
 from keras_repro.data.embedded import COLOUR_PHOTOS, load_photos
 from keras_repro.models import srcnn
 from keras_repro.suite.claims import Claim, all_of, at_least, equals, greater_than
-from keras_repro.suite.config import ConfigError, ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    scale: int = 2
-    test_photos: tuple[str, ...] = ("astronaut", "coffee", "chelsea")
-    patch: int = 32
-    patches: int = 8000
-    epochs: int = 20
-    batch_size: int = 32
-    learning_rate: float = 1e-3     # Adam
-    width_multiplier: float = 1.0
-    max_side: int = 512             # photos larger than this are downscaled first (training time)
+    scale: int = setting(2, "upscaling factor: photos are shrunk by it, then upsampled back", ge=2)
+    test_photos: tuple[Literal[COLOUR_PHOTOS], ...] = setting(("astronaut", "coffee", "chelsea"),
+                                                              "held-out photos (some, not all; the others train)")
+    patch: int = setting(32, "side of the training patches, in pixels", ge=1)
+    patches: int = setting(8000, "training patches, spread over the training photos", ge=1)
+    epochs: int = setting(20, "training epochs", ge=1)
+    batch_size: int = setting(32, "minibatch size", ge=1)
+    learning_rate: float = setting(1e-3, "Adam learning rate", gt=0)
+    width_multiplier: float = setting(1.0, "scales SRCNN's widths (1: the paper's)", gt=0)
+    max_side: int = setting(512, "photos larger than this are downscaled first (training time)", ge=1)
     PROFILES = {"smoke": {"patches": 256, "epochs": 1, "width_multiplier": 0.25, "test_photos": ("chelsea",),
                           "max_side": 256},
                 "full": {"patches": 40000, "epochs": 50, "max_side": 2000}}
     DRY_RUN = {"epochs": 1}  # --dry-run: budgets only
 
-    def __post_init__(self):
-        unknown = [p for p in self.test_photos if p not in COLOUR_PHOTOS]
-        if unknown or not self.test_photos or len(self.test_photos) >= len(COLOUR_PHOTOS):
-            raise ConfigError(f"test_photos: some (not all) of {', '.join(COLOUR_PHOTOS)}. Received: {self.test_photos}")
-        if self.scale < 2:
-            raise ConfigError(f"scale must be >= 2. Received: {self.scale}")
+    def validate(self):
+        if len(set(self.test_photos)) >= len(COLOUR_PHOTOS):
+            raise ConfigError(f"test_photos: some (not all) of {', '.join(COLOUR_PHOTOS)}. "
+                              f"Received: {self.test_photos}")
 
 
 CLAIMS = [
@@ -128,7 +128,7 @@ def run(ctx):
     ctx.progress(f"training photos: {', '.join(train_names)}; held out: {', '.join(cfg.test_photos)}")
     x, y = training_patches([pairs[n] for n in train_names], cfg.patches, cfg.patch, np.random.default_rng(ctx.seed))
 
-    keras.utils.set_random_seed(ctx.seed_for(1))
+    ctx.reseed(1)
     with ctx.scope():
         model = srcnn(width_multiplier=cfg.width_multiplier)
         model.compile(keras.optimizers.Adam(cfg.learning_rate), "mse")

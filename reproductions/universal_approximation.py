@@ -21,20 +21,24 @@ from scipy.stats import spearmanr
 
 from keras_repro.models import sigmoid_sum
 from keras_repro.suite.claims import Claim, all_of, at_most, less_than
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass
 class Config(ReproConfig):
-    units: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
-    points: int = 1000
-    steps: int = 3000
-    learning_rate: float = 0.01
+    units: tuple[int, ...] = setting((1, 2, 4, 8, 16, 32, 64), "numbers N of sigmoids fitted (two or more)", ge=1)
+    points: int = setting(1000, "training points on [-1, 1] (errors on a 4× finer grid)", ge=2)
+    steps: int = setting(3000, "full-batch Adam steps per fit", ge=1)
+    learning_rate: float = setting(0.01, "Adam learning rate", gt=0)
     PROFILES = {"smoke": {"units": (1, 4), "points": 100, "steps": 100},
                 "full": {"units": (1, 2, 4, 8, 16, 32, 64, 128, 256), "steps": 20000}}
     DRY_RUN = {"steps": 20}  # --dry-run: budgets only
+
+    def validate(self):
+        if len(set(self.units)) < 2:
+            raise ConfigError(f"units: at least two different N (errors are compared across N). Received: {self.units}")
 
 
 TARGETS = {

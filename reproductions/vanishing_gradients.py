@@ -24,29 +24,38 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import load_arrays
+from keras_repro.data import in_memory_spec, load_arrays
 from keras_repro.measures.gradients import elementwise_derivative, layer_gradient_norms
 from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, custom, equals
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    depth: int = 12
-    width: int = 64
-    activations: tuple[str, ...] = ("sigmoid", "relu", "elu", "leaky_relu", "selu")
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 0.01
-    momentum: float = 0.9
-    target_accuracy: float = 0.9
-    probe_size: int = 256
+    dataset: str = setting("digits", "labelled images held in memory: digits, faces, shapes or tfds:NAME",
+                           check=in_memory_spec)
+    depth: int = setting(12, "hidden layers of the MLP", ge=1)
+    width: int = setting(64, "units per hidden layer", ge=1)
+    activations: tuple[str, ...] = setting(("sigmoid", "relu", "elu", "leaky_relu", "selu"),
+                                           "hidden activations compared, Keras names (with sigmoid and relu)",
+                                           check=keras.activations.get)
+    epochs: int = setting(30, "training epochs", ge=1)
+    batch_size: int = setting(32, "minibatch size", ge=1)
+    learning_rate: float = setting(0.01, "SGD learning rate", gt=0)
+    momentum: float = setting(0.9, "SGD momentum", ge=0, lt=1)
+    target_accuracy: float = setting(0.9, "test accuracy whose first hit is counted (epochs to target)", gt=0, le=1)
+    probe_size: int = setting(256, "training examples in the fixed batch the gradient norms are measured on", ge=1)
     PROFILES = {"smoke": {"depth": 10, "width": 16, "activations": ("sigmoid", "relu"), "epochs": 2},
                 "full": {"dataset": "tfds:mnist", "depth": 20, "width": 256, "epochs": 50}}
     DRY_RUN = {"epochs": 1, "probe_size": 32}  # --dry-run: budgets only
+
+    def validate(self):
+        missing = [a for a in ("sigmoid", "relu") if a not in self.activations]
+        if missing:
+            raise ConfigError(f"activations must include sigmoid and relu (the claim compares them). "
+                              f"Missing: {', '.join(missing)}")
 
 
 def _epochs_rule(m):
@@ -91,8 +100,7 @@ class GradientNormProbe(keras.callbacks.Callback):
 
 def flat_digits(cfg):
     arr = load_arrays(cfg.dataset, channels=1)
-    scale = lambda images: images.reshape(len(images), -1).astype("float32") / 255.0  # noqa: E731
-    return scale(arr.x_train), arr.y_train, scale(arr.x_test), arr.y_test, len(arr.class_names)
+    return (*arr.features(), arr.num_classes)
 
 
 def plot_norms(rows: pd.DataFrame, curves: pd.DataFrame, epochs: int, target: float):
@@ -135,7 +143,7 @@ def run(ctx):
     probe_x, probe_y = x_train[: cfg.probe_size], y_train[: cfg.probe_size]
     norm_rows, curve_rows, summary = [], [], []
     for activation in cfg.activations:
-        keras.utils.set_random_seed(ctx.seed_for(1))  # identical Glorot draws and shuffles for every activation
+        ctx.reseed(1)  # identical Glorot draws and shuffles for every activation
         with ctx.scope():
             model = mlp(x_train.shape[1], [cfg.width] * cfg.depth, classes, activation=activation,
                         output_activation="softmax", name=f"mlp_{activation}")

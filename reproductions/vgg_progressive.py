@@ -35,18 +35,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from keras_repro.data import first_batch, make_datasets, relabel
+from keras_repro.data import first_batch, make_datasets, parse_spec, relabel
 from keras_repro.measures.gradients import layer_gradient_norms
-from keras_repro.models import grow_vgg, inference_copy, vgg, vgg_backbone
+from keras_repro.models import grow_vgg, vgg, vgg_backbone
 from keras_repro.models.vgg import VGG_CONFIG_NAMES, VGG_CONVS_PER_BLOCK, copy_weights_by_name
+from keras_repro.optimizers import make_optimizer
 from keras_repro.suite.claims import Claim, all_of, at_most, custom, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 
 METHODS = ("progressive", "scratch_normal", "scratch_glorot", "progressive_glorot")
@@ -58,28 +60,34 @@ PLATEAU = 0.99  # a final loss above 99% of ln(classes) is the uniform-predictio
 
 @dataclass
 class Config(ReproConfig):
-    dataset: str = "digits"
-    data_dir: str = ""
-    image_size: int = 32
-    channels: int = 0  # 0: the source's
-    flip: bool = False
-    depths: tuple[int, ...] = (11, 13, 16, 19)
-    width_multiplier: float = 0.125
-    epochs_per_depth: int = 5
-    batch_size: int = 64
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    init_std: float = 0.01
-    match_full_width_gain: bool = True
-    backbone_epochs: int = 3
-    save_models: str = "deepest"  # all, deepest (VGG-11 and each method's deepest net) or none
-    max_examples: int = 0  # 0: all training images
+    dataset: str = setting("digits", "labelled images: digits, tfds:NAME or folder:PATH", check=parse_spec)
+    data_dir: str = setting("", "tfds data directory with prepared data ('': tfds's default)")
+    image_size: int = setting(32, "side of the network input, in pixels (five 2×2 poolings: at least 32)", ge=32)
+    channels: Literal[0, 1, 3] = setting(0, "image channels fed to the network (0: the source's)")
+    flip: bool = setting(False, "also mirror training crops left-right")
+    depths: tuple[Literal[11, 13, 16, 19], ...] = setting((11, 13, 16, 19), f"VGG depths grown through, increasing; "
+                                                                            f"the deepest >= {DEEP}")
+    width_multiplier: float = setting(0.125, "scales every layer's width (1: the true VGG)", gt=0)
+    epochs_per_depth: int = setting(5, "training epochs at each depth, the same for every method", ge=1)
+    batch_size: int = setting(64, "minibatch size", ge=1)
+    optimizer: Literal["adam", "sgd"] = setting("adam", "adam, or the paper's SGD with momentum 0.9")
+    learning_rate: float = setting(1e-3, "the optimiser's learning rate", gt=0)
+    init_std: float = setting(0.01, "σ of the paper's N(0, σ) initialisation (before the width correction)", gt=0)
+    match_full_width_gain: bool = setting(True, "scale σ by 1/sqrt(width_multiplier): every layer keeps the "
+                                                "full-width net's gain")
+    backbone_epochs: int = setting(3, "epochs of the new head on the frozen VGG-19 backbone", ge=1)
+    save_models: Literal["all", "deepest", "none"] = setting("deepest", "models saved: all, deepest (VGG-11 and each "
+                                                                        "method's deepest net) or none")
+    max_examples: int = setting(0, "training images used (0: all)", ge=0)
     PROFILES = {"smoke": {"depths": (11, 16), "width_multiplier": 0.0625, "epochs_per_depth": 1, "backbone_epochs": 1,
                           "max_examples": 256},
                 "full": {"dataset": "tfds:cifar10", "channels": 3, "flip": True, "width_multiplier": 1.0,
                          "epochs_per_depth": 20, "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.01,
                          "backbone_epochs": 5}}
     DRY_RUN = {"epochs_per_depth": 1, "backbone_epochs": 1, "batch_size": 16}  # --dry-run: budgets only
+
+    def validate(self):
+        check_depths(self.depths)
 
 
 def _degrades_less(m):
@@ -135,20 +143,13 @@ def loss_summary(rows: pd.DataFrame, depths: tuple[int, ...]) -> dict[str, float
     return out
 
 
-def make_optimizer(cfg):
-    if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.learning_rate)
-    if cfg.optimizer == "sgd":  # the paper: mini-batch SGD with momentum 0.9
-        return keras.optimizers.SGD(cfg.learning_rate, momentum=0.9)
-    raise ValueError(f"optimizer must be 'adam' or 'sgd'. Received: optimizer={cfg.optimizer!r}")
-
-
 def train(ctx, model, train_ds, eval_ds, probe, label: str) -> dict:
     """Train ``model`` for the depth's epochs; also its first and last layers' gradient norms at the start."""
     cfg = ctx.config
     norms = layer_gradient_norms(model, *probe)
     with ctx.scope():
-        model.compile(make_optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(make_optimizer(cfg.optimizer, cfg.learning_rate), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     history = ctx.fit(model, train_ds, epochs=cfg.epochs_per_depth, shuffle=False, label=label)
     test_loss, test_accuracy = model.evaluate(eval_ds, verbose=0)
     return {"curve": history.history, "train_loss": history.history["loss"][-1],
@@ -200,108 +201,108 @@ def plot_curves(curves: pd.DataFrame, table: pd.DataFrame, depths, classes: int)
     return fig
 
 
-@reproduction("vgg_progressive", title="VGG: progressive deepening vs training from scratch", claims=CLAIMS,
-              config=Config)
-def run(ctx):
+@dataclass(frozen=True)
+class Chain:
+    """One initialisation's two ways to every depth: from scratch, and grown from the shallower grown net.
+
+    At the shallowest depth both are the same trained model, the start of the growing chain.
+    """
+
+    scratch: str
+    grown: str
+    initializer: object
+    seed_part: int  # ctx.reseed(seed_part, depth) before the depth's nets: their initial weights
+    grown_first: bool  # at each depth the grown net trains before the scratch one (the reference runs' order)
+
+
+class DepthRuns:
+    """The trained nets of every (method, depth), their table rows and per-epoch curves."""
+
+    def __init__(self, ctx):
+        self.ctx, self.rows, self.curves, self.models = ctx, [], [], {}
+
+    def record(self, method, depth, model, result, copied, cumulative):
+        self.rows.append({"method": method, "depth": depth, "config": VGG_CONFIG_NAMES[depth],
+                          "train_loss": result["train_loss"], "train_accuracy": result["train_accuracy"],
+                          "test_loss": result["test_loss"], "test_accuracy": result["test_accuracy"],
+                          "first_layer_gradient_at_start": result["first_layer_gradient_at_start"],
+                          "last_layer_gradient_at_start": result["last_layer_gradient_at_start"],
+                          "parameters": model.count_params(), "layers_from_shallower": copied,
+                          "epochs_at_depth": self.ctx.config.epochs_per_depth, "cumulative_epochs": cumulative})
+        self.curves.extend({"method": method, "depth": depth, "epoch": e + 1, "train_loss": loss,
+                            "train_accuracy": result["curve"]["accuracy"][e]}
+                           for e, loss in enumerate(result["curve"]["loss"]))
+        self.models[method, depth] = model
+        self.ctx.progress(f"{method} VGG-{depth}: train loss {result['train_loss']:.4f}, "
+                          f"test accuracy {result['test_accuracy']:.3f}")
+
+    def table(self) -> pd.DataFrame:
+        """One row per (method, depth), in the order of METHODS."""
+        order = {method: k for k, method in enumerate(METHODS)}
+        return pd.DataFrame(self.rows).sort_values(
+            ["method", "depth"], key=lambda col: col.map(order) if col.name == "method" else col).reset_index(drop=True)
+
+
+def reach_every_depth(ctx, build, chains, train_ds, eval_ds, probe) -> DepthRuns:
+    """Train every chain's nets at every depth: the shallowest once, then grown and from scratch."""
     cfg = ctx.config
-    check_depths(cfg.depths)
-    train_ds, eval_ds, info = make_datasets(cfg.dataset, image_size=cfg.image_size, batch_size=cfg.batch_size,
-                                            seed=ctx.seed_for(1), augment="alexnet", channels=cfg.channels or None,
-                                            data_dir=cfg.data_dir or None, flip=cfg.flip,
-                                            max_examples=cfg.max_examples or None)
-    shape = (cfg.image_size, cfg.image_size, info.channels)
-    probe = first_batch(train_ds)  # one fixed batch for the gradient norms at the start
-    std = paper_init_std(cfg)
-    ctx.progress(f"{info.name}: {info.train_count} training images at {cfg.image_size}px; "
-                 f"paper init N(0, {std:.4g}); {cfg.epochs_per_depth} epochs per depth")
-
-    def build(depth, init):
-        return vgg(depth, input_shape=shape, classes=info.num_classes, width_multiplier=cfg.width_multiplier,
-                   kernel_initializer=init, name=f"vgg{depth}")
-
-    rows, curves, models = [], [], {}
-
-    def record(method, depth, model, result, copied, cumulative):
-        rows.append({"method": method, "depth": depth, "config": VGG_CONFIG_NAMES[depth],
-                     "train_loss": result["train_loss"], "train_accuracy": result["train_accuracy"],
-                     "test_loss": result["test_loss"], "test_accuracy": result["test_accuracy"],
-                     "first_layer_gradient_at_start": result["first_layer_gradient_at_start"],
-                     "last_layer_gradient_at_start": result["last_layer_gradient_at_start"],
-                     "parameters": model.count_params(), "layers_from_shallower": copied,
-                     "epochs_at_depth": cfg.epochs_per_depth, "cumulative_epochs": cumulative})
-        curves.extend({"method": method, "depth": depth, "epoch": e + 1, "train_loss": loss,
-                       "train_accuracy": result["curve"]["accuracy"][e]}
-                      for e, loss in enumerate(result["curve"]["loss"]))
-        models[method, depth] = model
-        ctx.progress(f"{method} VGG-{depth}: train loss {result['train_loss']:.4f}, "
-                     f"test accuracy {result['test_accuracy']:.3f}")
-
-    normal = keras.initializers.RandomNormal(0.0, std)
+    runs = DepthRuns(ctx)
     for i, depth in enumerate(cfg.depths):
-        keras.utils.set_random_seed(ctx.seed_for(2, depth))
-        if i == 0:  # the shallowest net: trained once, the start of the progressive chain
-            model = build(depth, normal)
-            result = train(ctx, model, train_ds, eval_ds, probe, f"VGG-{depth} N(0, {std:.3g})")
-            for method in ("progressive", "scratch_normal"):
-                record(method, depth, model, result, 0, cfg.epochs_per_depth)
-        else:
-            shallower = models["progressive", cfg.depths[i - 1]]
-            grown = grow_vgg(shallower, depth, kernel_initializer=normal, name=f"vgg{depth}")
-            copied = len(copy_weights_by_name(shallower, grown))
-            record("progressive", depth, grown, train(ctx, grown, train_ds, eval_ds, probe, f"progressive VGG-{depth}"),
-                   copied, cfg.epochs_per_depth * (i + 1))
-            model = build(depth, normal)
-            record("scratch_normal", depth, model, train(ctx, model, train_ds, eval_ds, probe, f"scratch VGG-{depth}"),
-                   0, cfg.epochs_per_depth)
-        keras.utils.set_random_seed(ctx.seed_for(3, depth))
-        model = build(depth, "glorot_uniform")
-        result = train(ctx, model, train_ds, eval_ds, probe, f"Glorot VGG-{depth}")
-        record("scratch_glorot", depth, model, result, 0, cfg.epochs_per_depth)
-        if i == 0:
-            record("progressive_glorot", depth, model, result, 0, cfg.epochs_per_depth)
-        else:
-            shallower = models["progressive_glorot", cfg.depths[i - 1]]
-            grown = grow_vgg(shallower, depth, kernel_initializer="glorot_uniform", name=f"vgg{depth}")
-            copied = len(copy_weights_by_name(shallower, grown))
-            record("progressive_glorot", depth, grown,
-                   train(ctx, grown, train_ds, eval_ds, probe, f"progressive Glorot VGG-{depth}"), copied,
-                   cfg.epochs_per_depth * (i + 1))
+        for chain in chains:
+            ctx.reseed(chain.seed_part, depth)
+            if i == 0:
+                model = build(depth, chain.initializer)
+                result = train(ctx, model, train_ds, eval_ds, probe, f"{chain.scratch} VGG-{depth}")
+                for method in ((chain.grown, chain.scratch) if chain.grown_first else (chain.scratch, chain.grown)):
+                    runs.record(method, depth, model, result, 0, cfg.epochs_per_depth)
+                continue
 
-    order = {method: k for k, method in enumerate(METHODS)}
-    table = pd.DataFrame(rows).sort_values(["method", "depth"], key=lambda col: col.map(order) if col.name == "method"
-                                           else col).reset_index(drop=True)
-    curves_df = pd.DataFrame(curves)
-    ctx.table("per_depth", table, keys=["method", "depth"],
-              caption="train_loss / train_accuracy: mean over the last epoch at that depth (augmented inputs)")
-    ctx.table("loss_curves", curves_df, keys=["method", "depth", "epoch"])
-    ctx.figure("loss_curves", plot_curves(curves_df, table, cfg.depths, info.num_classes))
-    for method, depth in save_list(models, cfg.depths, cfg.save_models):
-        ctx.save_model(f"vgg{depth}_{method}", inference_copy(models[method, depth]))
+            def grown(chain=chain, depth=depth, i=i):
+                shallower = runs.models[chain.grown, cfg.depths[i - 1]]
+                net = grow_vgg(shallower, depth, kernel_initializer=chain.initializer, name=f"vgg{depth}")
+                copied = len(copy_weights_by_name(shallower, net))
+                runs.record(chain.grown, depth, net, train(ctx, net, train_ds, eval_ds, probe,
+                                                           f"{chain.grown} VGG-{depth}"),
+                            copied, cfg.epochs_per_depth * (i + 1))
 
-    # VGG as a frozen backbone under a new head: odd vs even digit (or class parity in general)
-    trained = models["progressive", cfg.depths[-1]]
-    keras.utils.set_random_seed(ctx.seed_for(4))
+            def scratch(chain=chain, depth=depth):
+                net = build(depth, chain.initializer)
+                runs.record(chain.scratch, depth, net, train(ctx, net, train_ds, eval_ds, probe,
+                                                             f"{chain.scratch} VGG-{depth}"),
+                            0, cfg.epochs_per_depth)
+
+            for step in ((grown, scratch) if chain.grown_first else (scratch, grown)):
+                step()
+    return runs
+
+
+def frozen_backbone(ctx, trained, train_ds, eval_ds) -> tuple[keras.Model, bool, float]:
+    """VGG as a frozen backbone under a new head for odd vs even class: the model, whether the backbone's
+    weights stayed exactly as they were, and the head's test accuracy."""
+    cfg = ctx.config
+    ctx.reseed(4)
     with ctx.scope():
         head_model = vgg_backbone(trained, classes=2, head_units=64)
-        head_model.compile(make_optimizer(cfg), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        head_model.compile(make_optimizer(cfg.optimizer, cfg.learning_rate), "sparse_categorical_crossentropy",
+                           metrics=["accuracy"])
     frozen_before = [w.copy() for w in head_model.get_layer("backbone").get_weights()]
     parity = (relabel(train_ds, lambda y: y % 2), relabel(eval_ds, lambda y: y % 2))
     ctx.fit(head_model, parity[0], epochs=cfg.backbone_epochs, shuffle=False, label="frozen backbone + new head")
     _, parity_accuracy = head_model.evaluate(parity[1], verbose=0)
     unchanged = all(np.array_equal(a, b) for a, b in zip(head_model.get_layer("backbone").get_weights(), frozen_before))
-    if cfg.save_models != "none":
-        ctx.save_model(f"vgg{cfg.depths[-1]}_backbone_parity_head", inference_copy(head_model))
+    return head_model, unchanged, float(parity_accuracy)
 
-    measured = loss_summary(table, cfg.depths)
-    ctx.measure("C5.5", **measured, pool_after_each_cascade=all(pools_after_each_cascade(m) for m in models.values()),
-                backbone_weights_unchanged=unchanged, backbone_parity_test_accuracy=float(parity_accuracy),
-                epochs_per_depth=cfg.epochs_per_depth, paper_init_std=std)
+
+def explain(ctx, table: pd.DataFrame, std: float, info) -> None:
+    """Notes: a shallowest net stuck on the plateau, the Glorot runs (reported, not judged), the setting."""
+    classes = info.num_classes
+    cfg = ctx.config
     base = table.set_index(["method", "depth"]).loc[("progressive", cfg.depths[0])]
     base_loss = base["train_loss"]
-    if base_loss >= PLATEAU * math.log(info.num_classes):
+    if base_loss >= PLATEAU * math.log(classes):
         ctx.note("C5.5", f"The N(0, {std:.3g}) VGG-{cfg.depths[0]} that starts the progressive chain ended at "
-                         f"training loss {base_loss:.4f}, within {1 - PLATEAU:.0%} of ln {info.num_classes} = "
-                         f"{math.log(info.num_classes):.4f}: it never left the plateau of its initialisation, so "
+                         f"training loss {base_loss:.4f}, within {1 - PLATEAU:.0%} of ln {classes} = "
+                         f"{math.log(classes):.4f}: it never left the plateau of its initialisation, so "
                          "growing had no trained net to start from. Its first layer's gradient norm at the start "
                          f"was {base['first_layer_gradient_at_start']:.3g} (per_depth). The paper trained "
                          "net A for 74 epochs (about 370,000 SGD iterations); this budget is "
@@ -318,3 +319,44 @@ def run(ctx):
     ctx.note("C5.5", f"{info.name} at {cfg.image_size}px, widths x {cfg.width_multiplier:g}, {cfg.optimizer} "
                      f"(lr {cfg.learning_rate:g}), batch {cfg.batch_size}, no dropout and no weight decay; paper "
                      f"init N(0, {std:.4g}) = 0.01 {scaling}.")
+
+
+@reproduction("vgg_progressive", title="VGG: progressive deepening vs training from scratch", claims=CLAIMS,
+              config=Config)
+def run(ctx):
+    cfg = ctx.config
+    train_ds, eval_ds, info = make_datasets(cfg.dataset, image_size=cfg.image_size, batch_size=cfg.batch_size,
+                                            seed=ctx.seed_for(1), augment="alexnet", channels=cfg.channels or None,
+                                            data_dir=cfg.data_dir or None, flip=cfg.flip,
+                                            max_examples=cfg.max_examples or None)
+    shape = (cfg.image_size, cfg.image_size, info.channels)
+    probe = first_batch(train_ds)  # one fixed batch for the gradient norms at the start
+    std = paper_init_std(cfg)
+    ctx.progress(f"{info.name}: {info.train_count} training images at {cfg.image_size}px; "
+                 f"paper init N(0, {std:.4g}); {cfg.epochs_per_depth} epochs per depth")
+
+    def build(depth, init):
+        return vgg(depth, input_shape=shape, classes=info.num_classes, width_multiplier=cfg.width_multiplier,
+                   kernel_initializer=init, name=f"vgg{depth}")
+
+    chains = (Chain("scratch_normal", "progressive", keras.initializers.RandomNormal(0.0, std), 2, grown_first=True),
+              Chain("scratch_glorot", "progressive_glorot", "glorot_uniform", 3, grown_first=False))
+    runs = reach_every_depth(ctx, build, chains, train_ds, eval_ds, probe)
+    table, curves = runs.table(), pd.DataFrame(runs.curves)
+    ctx.table("per_depth", table, keys=["method", "depth"],
+              caption="train_loss / train_accuracy: mean over the last epoch at that depth (augmented inputs)")
+    ctx.table("loss_curves", curves, keys=["method", "depth", "epoch"])
+    ctx.figure("loss_curves", plot_curves(curves, table, cfg.depths, info.num_classes))
+    for method, depth in save_list(runs.models, cfg.depths, cfg.save_models):
+        ctx.save_model(f"vgg{depth}_{method}", runs.models[method, depth])
+
+    head_model, unchanged, parity_accuracy = frozen_backbone(ctx, runs.models["progressive", cfg.depths[-1]],
+                                                             train_ds, eval_ds)
+    if cfg.save_models != "none":
+        ctx.save_model(f"vgg{cfg.depths[-1]}_backbone_parity_head", head_model)
+
+    ctx.measure("C5.5", **loss_summary(table, cfg.depths),
+                pool_after_each_cascade=all(pools_after_each_cascade(m) for m in runs.models.values()),
+                backbone_weights_unchanged=unchanged, backbone_parity_test_accuracy=parity_accuracy,
+                epochs_per_depth=cfg.epochs_per_depth, paper_init_std=std)
+    explain(ctx, table, std, info)

@@ -25,18 +25,19 @@ from keras_repro.measures.boolean import (
     train_sigmoid_neuron,
     truth_table,
 )
+from keras_repro.models import mlp
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals, is_true
-from keras_repro.suite.config import ReproConfig
+from keras_repro.suite.config import ReproConfig, setting
 from keras_repro.suite.registry import reproduction
 from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass
 class Config(ReproConfig):
-    seeds: int = 20
-    neuron_steps: int = 1000
-    network_steps: int = 2000
-    learning_rate: float = 0.1
+    seeds: int = setting(20, "random initialisations of the single neuron and of the 2-2-1 network", ge=1)
+    neuron_steps: int = setting(1000, "full-batch Adam steps of the single sigmoid neuron", ge=1)
+    network_steps: int = setting(2000, "full-batch Adam steps of each 2-2-1 network", ge=1)
+    learning_rate: float = setting(0.1, "Adam learning rate of both", gt=0)
     PROFILES = {"smoke": {"seeds": 2, "neuron_steps": 100, "network_steps": 200},
                 "full": {"seeds": 100, "network_steps": 5000}}
     DRY_RUN = {"seeds": 2, "network_steps": 20, "neuron_steps": 20}  # --dry-run: budgets only
@@ -63,10 +64,8 @@ def three_neuron_xor() -> keras.Model:
 def train_221(runtime, x, y, *, steps, learning_rate, seed, label) -> keras.Model:
     with runtime.scope():
         init = keras.initializers.RandomNormal(stddev=1.0, seed=seed)
-        inputs = keras.Input((2,))
-        h = keras.layers.Dense(2, activation="sigmoid", kernel_initializer=init, name="hidden")(inputs)
-        out = keras.layers.Dense(1, activation="sigmoid", kernel_initializer=init, name="output")(h)
-        model = keras.Model(inputs, out, name="xor_221")
+        model = mlp(2, (2,), 1, activation="sigmoid", output_activation="sigmoid", kernel_initializer=init,
+                    name="xor_221")
         model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy")
     full_batch_fit(runtime, model, x, y.astype(np.float32), steps, label=label, progress=False)
     return model

@@ -29,3 +29,33 @@ def assert_ok(proc: subprocess.CompletedProcess) -> str:
 @pytest.fixture
 def python_runner():
     return run_python
+
+
+def verdict(module, measured, profile: str = "default") -> str:
+    """The verdict of a reproduction module's first claim on ``measured`` numbers."""
+    from keras_repro.suite.claims import evaluate
+
+    return evaluate(module.CLAIMS[0], measured, profile=profile).verdict
+
+
+def single_claim(module_name: str):
+    """A reproduction module and its only claim."""
+    import importlib
+
+    module = importlib.import_module(f"reproductions.{module_name}")
+    (only,) = module.CLAIMS
+    return module, only
+
+
+def no_progress_fit(model, *args, label="", **kwargs):
+    """``ctx.fit``'s signature without a run context: plain ``model.fit``, silent."""
+    return model.fit(*args, verbose=0, **kwargs)
+
+
+def small_classifier():
+    """A compiled softmax regression on 64 features (the flattened digits)."""
+    import keras
+
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    return model

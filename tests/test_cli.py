@@ -1,6 +1,7 @@
 """The `repro` command through click's test runner."""
 import json
 
+import keras
 import pytest
 from click.testing import CliRunner
 from fakes import FAKE_CLAIMS, FakeConfig, fake_run
@@ -58,7 +59,7 @@ def test_run_prints_a_verdict_table_and_writes_a_run_folder(cli, fake, tmp_path)
 @pytest.mark.parametrize("args,code,message", [
     (["run", "xr"], 2, "did you mean xor"),
     (["run"], 2, "name at least one"),
-    (["run", "fake_repro", "--set", "nope=1"], 2, "valid keys: fail, interrupt, value"),
+    (["run", "fake_repro", "--set", "nope=1"], 2, "valid keys: fail, hog, interrupt, rows, sleep, value"),
     (["run", "fake_repro", "--set", "value=abc"], 2, "expected float"),
     (["run", "fake_repro", "--set", "value"], 2, "key=value"),
     (["show", "nothing_like_this"], 2, "no reproduction named"),
@@ -122,3 +123,11 @@ def test_readme_test_command_is_what_ci_runs():
     root = Path(__file__).resolve().parents[1]
     ci_command = [l for l in (root / ".ci" / "run").read_text().splitlines() if "pytest" in l][0].strip()
     assert ci_command in (root / "README.md").read_text()
+
+
+def test_cli_backend_mismatch_is_a_clear_error():
+    from keras_repro.cli import main
+
+    other = "jax" if keras.backend.backend() != "jax" else "tensorflow"
+    result = CliRunner().invoke(main, ["run", "xor", "--backend", other])
+    assert result.exit_code == 1 and "already running" in result.output

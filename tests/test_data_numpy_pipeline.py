@@ -6,6 +6,7 @@ from keras_repro.data import DataUnavailable, make_datasets
 from keras_repro.data.numpy_pipeline import inception_window, square_window
 
 from conftest import assert_ok, run_python
+from test_data_folder import write_tricky_folder
 
 
 def test_windows_stay_inside_the_image():
@@ -40,14 +41,16 @@ def test_numpy_evaluation_matches_the_tf_pipeline():
     np.testing.assert_allclose(np_x, tf_x, atol=1e-4)  # same centre crop, same bilinear resize
 
 
-def test_streamed_sources_need_tensorflow():
+def test_streamed_tfds_sources_need_tensorflow_and_folders_do_not():
     with pytest.raises(DataUnavailable, match="needs TensorFlow"):
+        make_datasets("tfds:cifar10", image_size=16, engine="numpy")
+    with pytest.raises(DataUnavailable, match="does not exist"):  # a folder is read by Pillow: only its absence fails
         make_datasets("folder:/nowhere", image_size=16, engine="numpy")
     with pytest.raises(ValueError, match="engine='torch'"):
         make_datasets("digits", engine="torch")
 
 
-def test_training_without_tensorflow_on_jax():
+def test_training_without_tensorflow_on_jax(tmp_path):
     code = """
         import sys
         sys.modules["tensorflow"] = None  # a JAX-only machine: importing TensorFlow fails
@@ -59,6 +62,23 @@ def test_training_without_tensorflow_on_jax():
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fit(train, epochs=1, verbose=0)
         print("ok", keras.backend.backend(), type(train).__name__, len(model.evaluate(evaluation, verbose=0)))
+        files, _, folder = make_datasets("folder:" + sys.argv[1], image_size=32, batch_size=8, channels=1)
+        model.fit(files, epochs=1, verbose=0)
+        print("ok", type(files).__name__, sorted(p.rsplit("/", 1)[-1] for p in folder.unreadable))
     """
-    out = assert_ok(run_python(code, backend="jax", timeout=300))
-    assert out.strip().splitlines()[-1] == "ok jax ArrayBatches 2"
+    folder = write_tricky_folder(tmp_path)
+    out = assert_ok(run_python(code.replace("sys.argv[1]", repr(str(folder))), backend="jax", timeout=300))
+    assert out.strip().splitlines()[-2:] == ["ok jax ArrayBatches 2",
+                                            "ok FileBatches ['empty.jpg', 'text.jpg', 'truncated.jpg']"]
+
+
+def test_tricky_folder_gives_the_same_files_on_both_engines(tmp_path):
+    root = write_tricky_folder(tmp_path)
+    _, np_eval, np_info = make_datasets(f"folder:{root}", image_size=24, batch_size=64, seed=1, engine="numpy")
+    _, tf_eval, tf_info = make_datasets(f"folder:{root}", image_size=24, batch_size=64, seed=1, engine="tf")
+    assert np_info.unreadable == tf_info.unreadable and np_info.train_count == tf_info.train_count
+    assert np_info.mean == pytest.approx(tf_info.mean, abs=0.02)  # same files; Pillow's and libjpeg's pixels differ a little
+    np_x, np_y = np_eval[0]
+    tf_x, tf_y = next(iter(tf_eval.as_numpy_iterator()))
+    np.testing.assert_array_equal(np_y, tf_y)
+    assert np.median(np.abs(np_x - tf_x)) < 0.1

@@ -6,7 +6,8 @@ import pytest
 
 from conftest import assert_ok, run_python
 from keras_repro.data import (
-    DataUnavailable, SpecError, list_sources, load_arrays, load_photos, make_shapes, parse_spec, random_crops,
+    DataUnavailable, SpecError, in_memory_spec, list_sources, load_arrays, load_photos, make_shapes, parse_spec,
+    random_crops,
 )
 from keras_repro.data.arrays import convert_channels, resize_bilinear, stratified_split, subset_indices
 
@@ -147,6 +148,9 @@ def test_photos_and_random_crops():
 def test_folder_and_tfds_are_not_arrays(tmp_path):
     with pytest.raises(SpecError, match="make_datasets"):
         load_arrays(f"folder:{tmp_path}")
+    with pytest.raises(SpecError, match="not held in memory"):
+        in_memory_spec(f"folder:{tmp_path}")  # what configs of load_arrays reproductions check when built
+    assert in_memory_spec("mnist").kind == "tfds" and in_memory_spec("digits").kind == "embedded"
     assert issubclass(DataUnavailable, Exception)
 
 

@@ -158,5 +158,31 @@ def test_corrupted_run_json_gives_one_clear_error(fake, tmp_path):
     assert [r.path for r in runs] == [good.path] and len(problems) == 1
     with pytest.raises(results.ResultsError, match="no completed run"):
         results.resolve_run("nothing@latest", tmp_path)
-    assert results.resolve_run("fake_repro@latest", tmp_path).path == good.path
+    with pytest.raises(results.ResultsError, match="a newer run folder is damaged"):  # never older results silently
+        results.resolve_run("fake_repro@latest", tmp_path)
     assert results.resolve_run(f"fake_repro@{good.path.name}", tmp_path).path == good.path
+
+
+def test_same_seed_gives_the_same_numbers(tmp_path):
+    from keras_repro.suite import registry, runner
+
+    repro = registry.get("layer_null_space")
+    tables = []
+    for out in ("a", "b"):
+        outcome = runner.run_reproduction(repro, profile="smoke", seed=11, out=tmp_path / out, log=lambda m: None)
+        tables.append((outcome.path / "perturbations.csv").read_text())
+    assert tables[0] == tables[1]
+
+
+def test_reseed_gives_the_same_initial_weights_for_the_same_parts(fake, tmp_path):
+    import keras
+
+    ctx = runner.Context(fake, FakeConfig(), "smoke", 5, tmp_path, log=lambda m: None)
+
+    def initial_kernel(*parts):
+        assert ctx.reseed(*parts) == ctx.seed_for(*parts)
+        layer = keras.layers.Dense(3)
+        layer.build((None, 4))
+        return keras.ops.convert_to_numpy(layer.kernel).tolist()
+
+    assert initial_kernel(1, 2) == initial_kernel(1, 2) != initial_kernel(1, 3)

@@ -80,3 +80,20 @@ def test_losses_round_trip_in_compiled_keras_files(tmp_path):
         print("ok")
     """
     assert assert_ok(run_python(code, timeout=120)).strip().endswith("ok")
+
+
+def test_box_iou_counts_a_box_with_a_negative_side_as_empty():
+    # the plain-sides model can predict w < 0: such a box covers nothing, so its IoU is 0 whatever it overlaps
+    a, b = np.array([[0.5, 0.5, -0.2, 0.2]]), np.array([[0.5, 0.5, 0.4, 0.4]])
+    assert box_iou(a, b).tolist() == [0.0] and box_iou(b, a).tolist() == [0.0]
+
+
+def test_box_iou_is_not_keras_compute_iou():
+    # keras.utils.bounding_boxes.compute_iou: pairwise table, float32, union + epsilon; ours is row by row,
+    # float64 and exact, which matters for the small boxes of the shapes data
+    a = np.array([[0.5, 0.5, 0.01, 0.01], [0.2, 0.3, 0.2, 0.1]])
+    b = np.array([[0.5, 0.5, 0.01, 0.01], [0.25, 0.3, 0.2, 0.1]])
+    table = keras.ops.convert_to_numpy(keras.utils.bounding_boxes.compute_iou(a, b, "center_xywh"))
+    assert table.shape == (2, 2)
+    assert box_iou(a, b)[0] == pytest.approx(1.0, abs=1e-12) and table[0, 0] < 0.9991  # identical 1 %-wide boxes
+    np.testing.assert_allclose(np.diag(table), box_iou(a, b), rtol=1e-3)

@@ -387,3 +387,15 @@ def test_every_optimiser_runs_on_the_backend(backend, tmp_path):
     close(paths["Adam_notes"], adam_reference(0.01, bias_correction=False))
     assert set(result["round_trip"]) == {"Momentum", "Nesterov", "EMA", "Rprop", "RMSprop", "Adam", "Adam_notes"}
     assert max(result["round_trip"].values()) <= 1e-6, result["round_trip"]
+
+
+def test_make_optimizer_from_a_config_name():
+    from keras_repro.optimizers import make_optimizer
+
+    adam = make_optimizer("adam", 1e-3)
+    assert isinstance(adam, keras.optimizers.Adam) and float(adam.learning_rate) == pytest.approx(1e-3)
+    sgd = make_optimizer("sgd", 0.01, weight_decay=5e-4)
+    assert isinstance(sgd, keras.optimizers.SGD) and sgd.momentum == 0.9 and sgd.weight_decay == 5e-4
+    assert make_optimizer("sgd", 0.01).weight_decay is None
+    with pytest.raises(ValueError, match="Received: optimizer='adamw'"):
+        make_optimizer("adamw", 0.01)

@@ -9,6 +9,9 @@ from keras_repro.suite import registry, runner
 
 from conftest import assert_ok, run_python
 
+# One worker runs this module: its smoke runs are shared (in-process) by the tests below.
+pytestmark = pytest.mark.xdist_group("smoke_in_process")
+
 REPRODUCTIONS = registry.all_reproductions()
 _OUTCOMES = {}
 

@@ -58,6 +58,14 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
+def to_unit_float(images: np.ndarray, *, flatten: bool = False) -> np.ndarray:
+    """uint8 ``images`` as float32 in [0, 1] (``/ 255``); ``flatten``: one row of pixels per image."""
+    images = np.asarray(images)
+    if flatten:
+        images = images.reshape(len(images), -1)
+    return images.astype(np.float32) / 255.0
+
+
 def grayscale_weights() -> np.ndarray:
     """ITU-R BT.601 luma weights, as ``tf.image.rgb_to_grayscale`` uses."""
     return np.array([0.2989, 0.5870, 0.1140])
@@ -78,6 +86,9 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tup
     """Indices (train, test) with ``test_fraction`` of every class in test, chosen by ``seed``.
 
     Both index arrays are sorted, so the split does not depend on anything but the labels and the seed.
+    Every class keeps at least one training example and, if it has two or more, gives one to test.
+    ``sklearn.model_selection.train_test_split(stratify=...)`` is not used: it refuses a class with one
+    member and a test set smaller than the number of classes (tests/test_data_arrays.py).
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1). Received: test_fraction={test_fraction}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from keras_repro._env import quiet_tensorflow
+from keras_repro.data.folder import MAX_PIXELS
 
 DATA_DIR_HELP = "tensorflow-datasets data directory with prepared data (default: tfds's own)."
 
@@ -67,15 +68,15 @@ def _class_counts(class_names, labels) -> str:
     return shown + (f", … ({len(class_names)} classes)" if len(class_names) > 12 else "")
 
 
-def _inspect_folder(spec) -> None:
+def _inspect_folder(spec, max_pixels: int, engine: str) -> None:
     import numpy as np
 
-    from keras_repro.data.folder import find_unreadable, scan_folder
+    from keras_repro.data.folder import find_unreadable, printable, scan_folder
 
     index = scan_folder(spec.path)
-    click.echo(f"source: {spec} (image folder)")
+    click.echo(f"source: folder:{printable(str(spec.path))} (image folder)")
     click.echo(f"classes: {len(index.class_names)}")
-    reasons, sizes = find_unreadable(index.train.files + index.val.files)
+    reasons, sizes = find_unreadable(index.train.files + index.val.files, max_pixels=max_pixels, engine=engine)
     n_train = len(index.train)
     for name, split, split_sizes in (("train", index.train, sizes[:n_train]), ("val", index.val, sizes[n_train:])):
         bad = sum(1 for f in split.files if f in reasons)
@@ -85,11 +86,12 @@ def _inspect_folder(spec) -> None:
     small = int(np.sum((sizes[:, 0] > 0) & (np.minimum(sizes[:, 0], sizes[:, 1]) < 224)))
     if small:
         click.echo(f"{small} images have a side under 224 pixels (they are upscaled by the pipeline)")
-    click.echo(f"unreadable files: {len(reasons)}")
-    for path, reason in list(sorted(reasons.items()))[:20]:
-        click.echo(f"  {path}: {reason}")
-    if len(reasons) > 20:
-        click.echo(f"  … and {len(reasons) - 20} more")
+    skipped = {**index.skipped, **reasons}  # not listed by the scan, or refused by the checks
+    click.echo(f"unreadable files: {len(skipped)}")
+    for path, reason in sorted(skipped.items())[:20]:
+        click.echo(f"  {printable(path)}: {reason}")
+    if len(skipped) > 20:
+        click.echo(f"  … and {len(skipped) - 20} more")
 
 
 def _inspect_tfds(spec, data_dir) -> None:
@@ -120,7 +122,11 @@ def _inspect_arrays(spec) -> None:
 @data.command("inspect")
 @click.argument("spec")
 @click.option("--data-dir", type=click.Path(), default=None, help=DATA_DIR_HELP)
-def inspect_command(spec: str, data_dir: str | None) -> None:
+@click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True,
+              help="Folder images with more pixels (read from the header) are listed as unreadable, not decoded.")
+@click.option("--engine", type=click.Choice(["tf", "numpy"]), default="tf", show_default=True,
+              help="Which decoder checks folder images: TensorFlow's (tf.data pipelines) or Pillow's (NumPy).")
+def inspect_command(spec: str, data_dir: str | None, max_pixels: int, engine: str) -> None:
     """Classes, counts, image sizes and unreadable files of the source SPEC."""
     quiet_tensorflow()
     from keras_repro.data.sources import parse_spec
@@ -128,7 +134,7 @@ def inspect_command(spec: str, data_dir: str | None) -> None:
     with _data_errors():
         parsed = parse_spec(spec)
         if parsed.kind == "folder":
-            _inspect_folder(parsed)
+            _inspect_folder(parsed, max_pixels, engine)
         elif parsed.kind == "tfds":
             _inspect_tfds(parsed, data_dir)
         else:

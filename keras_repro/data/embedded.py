@@ -1,10 +1,14 @@
 """Real data that ships with scikit-learn and scikit-image: available offline, loaded with NumPy only.
 
-- ``digits``: scikit-learn's 1,797 handwritten digits, 8×8 grey levels 0–16, 10 classes.
+- ``digits``: scikit-learn's 1,797 handwritten digits, 8×8 grey levels 0–16, 10 classes; as images
+  (:func:`digits_raw`, behind ``load_arrays("digits")``) and as small per-class training sets of
+  pixel features (:func:`digits_split`, for the overfitting experiments).
 - ``faces``: scikit-image's ``lfw_subset``, 100 face and 100 non-face 25×25 grey patches.
 - photos: scikit-image's sample photographs (colour and grey), for super-resolution and crops.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,13 +19,51 @@ GREY_PHOTOS = ("camera", "coins", "moon", "clock", "cell", "brick", "grass", "gr
 PHOTOS = COLOUR_PHOTOS + GREY_PHOTOS
 
 
-def digits_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """scikit-learn digits as uint8 (N, 8, 8, 1) images scaled from 0–16 to 0–255, labels, class names."""
+def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits as they ship: (1797, 8, 8) grey levels 0–16 (float64) and labels 0–9."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-    return images, bunch.target.astype(np.int64), tuple(str(d) for d in range(10))
+    return bunch.images, bunch.target
+
+
+def digits_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """scikit-learn digits as uint8 (N, 8, 8, 1) images scaled from 0–16 to 0–255, labels, class names."""
+    grey_levels, labels = _sklearn_digits()
+    images = np.rint(grey_levels * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    return images, labels.astype(np.int64), tuple(str(d) for d in range(10))
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    """Flattened 8×8 digits scaled to [0, 1]: a small training set, a validation set, a test set."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def digits_split(per_class: int, n_val: int, seed: int) -> DigitsSplit:
+    """scikit-learn's digits (1797 images, 64 features): ``per_class`` training examples of each
+    digit, ``n_val`` validation examples, the rest for test (drawn with ``seed``)."""
+    images, y = _sklearn_digits()
+    x = (images.reshape(len(images), -1) / 16.0).astype("float32")
+    y = y.astype("int32")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    train = np.concatenate([order[y[order] == c][:per_class] for c in range(10)])
+    if len(train) != 10 * per_class:
+        raise ValueError(f"not enough examples for per_class={per_class}")
+    rest = np.setdiff1d(order, train, assume_unique=True)
+    rest = rest[rng.permutation(len(rest))]
+    if n_val >= len(rest):
+        raise ValueError(f"n_val={n_val} leaves no test examples ({len(rest)} remain after training)")
+    train = train[rng.permutation(len(train))]
+    val, test = rest[:n_val], rest[n_val:]
+    return DigitsSplit(x[train], y[train], x[val], y[val], x[test], y[test])
 
 
 def faces_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from keras_repro.data import arrays as _arrays
+from keras_repro.data.folder import MAX_PIXELS
 from keras_repro.data.sources import DataUnavailable, Spec, limit_train, load_arrays, parse_spec
 
 CACHE_BYTES = 512 << 20  # encoded training bytes / decoded eval images are cached when they fit
@@ -108,7 +109,7 @@ def make_datasets(spec: str | Spec, image_size: int = 224, batch_size: int = 64,
                   data_dir: str | os.PathLike | None = None, normalize: bool = True, *,
                   crop_fraction: float = DEFAULT_CROP_FRACTION, flip: bool = True,
                   max_examples: int | None = None, drop_remainder: bool = False, cache: bool | None = None,
-                  validate: bool = True, engine: str = "auto"):
+                  validate: bool = True, engine: str = "auto", max_pixels: int = MAX_PIXELS):
     """Training and evaluation ``tf.data`` pipelines for the source ``spec``, and a :class:`DatasetInfo`.
 
     Both datasets yield ``(float32 images [B, image_size, image_size, channels], int64 labels [B])``.
@@ -121,20 +122,25 @@ def make_datasets(spec: str | Spec, image_size: int = 224, batch_size: int = 64,
     ``False`` gives ``x / 255`` in [0, 1]. ``max_examples``: a seeded subset of the training set.
     ``cache``: keep encoded training bytes and decoded evaluation images in memory (``None``: when
     they fit in 512 MiB). ``validate``: decode every folder image once first to skip unreadable ones.
-    ``engine``: ``"tf"`` (tf.data), ``"numpy"`` (``keras.utils.PyDataset`` batches made with NumPy, for
-    in-memory sources on machines without TensorFlow) or ``"auto"`` (tf.data when TensorFlow imports).
+    ``max_pixels``: folder images with more pixels (read from their headers) are skipped undecoded.
+    ``engine``: ``"tf"`` (tf.data), ``"numpy"`` (``keras.utils.PyDataset`` batches made with NumPy and
+    Pillow, for machines without TensorFlow; in-memory sources and folders) or ``"auto"`` (tf.data when
+    TensorFlow imports). Both engines skip the same folder files, listed in ``info.unreadable``.
     Raises :class:`DataUnavailable` when the data are not here.
     """
     _check_arguments(image_size, batch_size, augment, channels, crop_fraction)
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+        raise ValueError(f"max_pixels must be a positive int. Received: max_pixels={max_pixels!r}")
     if engine not in ("auto", "tf", "numpy"):
         raise ValueError(f"engine must be 'auto', 'tf' or 'numpy'. Received: engine={engine!r}")
     parsed = parse_spec(spec)
     if engine == "numpy" or (engine == "auto" and not _tensorflow_available()):
         return _numpy_datasets(parsed, image_size=image_size, batch_size=batch_size, seed=seed, augment=augment,
                                channels=channels, normalize=normalize, crop_fraction=crop_fraction, flip=flip,
-                               max_examples=max_examples, drop_remainder=drop_remainder)
+                               max_examples=max_examples, drop_remainder=drop_remainder, validate=validate,
+                               max_pixels=max_pixels)
     source = _open(parsed, image_size=image_size, channels=channels, seed=seed, data_dir=data_dir,
-                   max_examples=max_examples, validate=validate)
+                   max_examples=max_examples, validate=validate, max_pixels=max_pixels)
     prep = Preprocessing(image_size, channels or source.channels, augment, crop_fraction, flip)
     if normalize:
         mean, std = _channel_stats(source, prep, seed)
@@ -160,20 +166,35 @@ def _tensorflow_available() -> bool:
 
 
 def _numpy_datasets(spec: Spec, *, image_size, batch_size, seed, augment, channels, normalize, crop_fraction, flip,
-                    max_examples, drop_remainder):
-    """``make_datasets`` without TensorFlow: in-memory sources only, batches made with NumPy."""
-    from keras_repro.data.numpy_pipeline import array_datasets
+                    max_examples, drop_remainder, validate, max_pixels):
+    """``make_datasets`` without TensorFlow: in-memory sources and image folders, batches made with NumPy."""
+    from keras_repro.data import numpy_pipeline
     from keras_repro.data.sources import EMBEDDED
 
+    geometry = {"image_size": image_size, "batch_size": batch_size, "seed": seed, "augment": augment,
+                "crop_fraction": crop_fraction, "flip": flip, "normalize": normalize, "drop_remainder": drop_remainder}
+    if spec.kind == "folder":
+        from keras_repro.data.folder import checked_folder
+
+        folder = checked_folder(spec.path, seed=seed, max_examples=max_examples, validate=validate,
+                                max_pixels=max_pixels, engine="numpy")
+        train, evaluation, mean, std = numpy_pipeline.folder_datasets(
+            folder.train.files, folder.train.labels, folder.val.files, folder.val.labels, channels=channels or 3,
+            **geometry)
+        info = DatasetInfo(name=str(spec), num_classes=len(folder.class_names), class_names=folder.class_names,
+                           train_count=len(folder.train), eval_count=len(folder.val), image_size=image_size,
+                           channels=channels or 3, batch_size=batch_size, augment=augment, mean=mean, std=std,
+                           unreadable=sorted(folder.skipped), unreadable_reasons=dict(folder.skipped),
+                           cached={"train": False, "eval": False})
+        return train, evaluation, info
     from keras_repro.data.mock import active_examples
 
     if spec.kind not in ("embedded", "synthetic") and not (spec.kind == "tfds" and active_examples() is not None):
         raise DataUnavailable(f"{spec} is read through tf.data and needs TensorFlow (pip install tensorflow); "
-                              f"without it, the in-memory sources work: {', '.join(EMBEDDED)}")
+                              f"without it, the in-memory sources and image folders work: {', '.join(EMBEDDED)}, "
+                              f"folder:PATH")
     data = load_arrays(spec, image_size=image_size, channels=channels, seed=seed, max_examples=max_examples)
-    train, evaluation, mean, std = array_datasets(data, image_size=image_size, batch_size=batch_size, seed=seed,
-                                                  augment=augment, crop_fraction=crop_fraction, flip=flip,
-                                                  normalize=normalize, drop_remainder=drop_remainder)
+    train, evaluation, mean, std = numpy_pipeline.array_datasets(data, **geometry)
     info = DatasetInfo(name=str(spec), num_classes=data.num_classes, class_names=tuple(data.class_names),
                        train_count=len(data.y_train), eval_count=len(data.y_test), image_size=image_size,
                        channels=data.x_train.shape[-1], batch_size=batch_size, augment=augment, mean=mean, std=std,
@@ -267,30 +288,19 @@ def _array_source(data) -> _Source:
                    data.x_train.shape[-1], images_in_memory=data.x_train)
 
 
-def _folder_source(spec: Spec, seed: int, max_examples: int | None, validate: bool) -> _Source:
+def _folder_source(spec: Spec, seed: int, max_examples: int | None, validate: bool, max_pixels: int) -> _Source:
     import tensorflow as tf
 
-    from keras_repro.data.folder import FolderSplit, find_unreadable, scan_folder
+    from keras_repro.data.folder import FolderSplit, checked_folder
 
-    index = scan_folder(spec.path)
-    train, val = index.train, index.val
-    keep = _arrays.subset_indices(len(train), max_examples, seed)
-    if keep is not None:
-        train = FolderSplit(tuple(train.files[i] for i in keep), train.labels[keep],
-                            int(train.total_bytes * len(keep) / len(train)))
-    reasons: dict[str, str] = {}
-    if validate:
-        reasons, _ = find_unreadable(train.files + val.files)
-        train, val = train.without(set(reasons)), val.without(set(reasons))
-    for part, name in ((train, "train"), (val, "val")):
-        if len(part) == 0:
-            raise DataUnavailable(f"no readable images in {index.root}/{name}/ ({len(reasons)} unreadable)")
+    folder = checked_folder(spec.path, seed=seed, max_examples=max_examples, validate=validate,
+                            max_pixels=max_pixels, engine="tf")
 
     def split(part: FolderSplit) -> _Split:
         ds = tf.data.Dataset.from_tensor_slices((list(part.files), part.labels))
         return _Split(ds, len(part), "path", part.total_bytes)
 
-    return _Source(split(train), split(val), index.class_names, 3, unreadable=reasons)
+    return _Source(split(folder.train), split(folder.val), folder.class_names, 3, unreadable=folder.skipped)
 
 
 def _tfds_source(spec: Spec, data_dir, seed: int, max_examples: int | None) -> _Source:
@@ -307,14 +317,14 @@ def _tfds_source(spec: Spec, data_dir, seed: int, max_examples: int | None) -> _
 
 
 def _open(spec: Spec, *, image_size: int, channels: int | None, seed: int, data_dir, max_examples: int | None,
-          validate: bool) -> _Source:
+          validate: bool, max_pixels: int) -> _Source:
     if spec.kind in ("embedded", "synthetic"):
         # Held at the target size (they are small), so random crops move by target pixels rather than
         # by whole 8×8 digit pixels, and augment="none" feeds exactly load_arrays(spec, image_size).
         return _array_source(load_arrays(spec, image_size=image_size, channels=channels, seed=seed,
                                          max_examples=max_examples))
     if spec.kind == "folder":
-        return _folder_source(spec, seed, max_examples, validate)
+        return _folder_source(spec, seed, max_examples, validate, max_pixels)
     return _tfds_source(spec, data_dir, seed, max_examples)
 
 

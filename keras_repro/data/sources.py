@@ -134,6 +134,12 @@ class ArrayData:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
 
+    def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(x_train, y_train, x_test, y_test)`` for a fully connected network: one row of pixels in
+        [0, 1] per image (float32), int32 labels."""
+        return (_arrays.to_unit_float(self.x_train, flatten=True), self.y_train.astype(np.int32),
+                _arrays.to_unit_float(self.x_test, flatten=True), self.y_test.astype(np.int32))
+
 
 def _finish(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], name: str, *,
             image_size: int | None, channels: int | None, seed: int, test_fraction: float) -> ArrayData:
@@ -152,6 +158,15 @@ def limit_train(data: ArrayData, max_examples: int | None, seed: int) -> ArrayDa
         return data
     return ArrayData(data.x_train[keep], data.y_train[keep], data.x_test, data.y_test, data.class_names,
                      data.name, data.extras)
+
+
+def in_memory_spec(text: str | Spec) -> Spec:
+    """:func:`parse_spec` for the sources :func:`load_arrays` can hold in memory (all but ``folder:``)."""
+    parsed = parse_spec(text)
+    if parsed.kind == "folder":
+        raise SpecError(f"{parsed} is read from files as it is needed, not held in memory: use "
+                        f"{', '.join(EMBEDDED)} or tfds:NAME here (make_datasets({str(parsed)!r}, ...) reads folders)")
+    return parsed
 
 
 def _mock_examples() -> int | None:
@@ -192,7 +207,7 @@ def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int |
     stratified split of sources that have no official one (digits, faces, shapes); tfds sets keep
     their own train/test split. ``max_examples`` keeps a seeded subset of the training examples.
     """
-    parsed = parse_spec(spec)
+    parsed = in_memory_spec(spec)
     options = dict(image_size=image_size, channels=channels, seed=seed, test_fraction=test_fraction)
     if parsed.name == "digits":
         from keras_repro.data.embedded import digits_raw
@@ -216,11 +231,8 @@ def load_arrays(spec: str | Spec, image_size: int | None = None, channels: int |
             x_train, x_test = _arrays.resize_images(x_train, image_size), _arrays.resize_images(x_test, image_size)
         data = ArrayData(_arrays.convert_channels(x_train, channels), data.y_train,
                          _arrays.convert_channels(x_test, channels), data.y_test, data.class_names, data.name)
-    elif parsed.kind == "tfds":
+    else:  # tfds (in_memory_spec refused folders)
         from keras_repro.data.tfds_source import load_tfds_arrays
 
         data = load_tfds_arrays(parsed.name, data_dir=data_dir, image_size=image_size, channels=channels)
-    else:
-        raise SpecError(f"{parsed} is read from files as it is needed, not held in memory: "
-                        f"use make_datasets({str(parsed)!r}, ...)")
     return limit_train(data, max_examples, seed)

@@ -76,17 +76,22 @@ def _unavailable(name: str, where: str, why: str) -> DataUnavailable:
                            f"{embedded_alternatives()}")
 
 
+def _open_builder(tfds, name: str, data_dir):
+    """(tfds builder for ``name``, the data directory it reads) or :class:`DataUnavailable` for an unknown name."""
+    try:
+        builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir), try_gcs=False)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise DataUnavailable(f"tensorflow-datasets has no dataset {name!r}; {embedded_alternatives()}") from None
+    where = os.fspath(data_dir) if data_dir is not None else str(getattr(builder, "_data_dir_root", builder.data_dir))
+    return builder, where
+
+
 def check_obtainable(name: str, data_dir: str | os.PathLike | None = None) -> None:
     """Raise :class:`DataUnavailable` unless ``name`` is prepared under ``data_dir`` or can be downloaded."""
     with _quiet_tfds() as tfds:
-        try:
-            builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir), try_gcs=False)
-        except tfds.core.registered.DatasetNotFoundError:
-            raise DataUnavailable(f"tensorflow-datasets has no dataset {name!r}; "
-                                  f"{embedded_alternatives()}") from None
+        builder, where = _open_builder(tfds, name, data_dir)
         if builder.is_prepared():
             return
-        where = os.fspath(data_dir) if data_dir is not None else str(getattr(builder, "_data_dir_root", builder.data_dir))
         if name.startswith("imagenet2012"):
             manual = os.path.join(where, "downloads", "manual")
             if not os.path.isdir(manual) or not os.listdir(manual):
@@ -98,12 +103,7 @@ def check_obtainable(name: str, data_dir: str | os.PathLike | None = None) -> No
 def tfds_builder(name: str, data_dir: str | os.PathLike | None = None, download: bool = True):
     """A prepared tfds builder for ``name``: downloaded and prepared if needed and possible."""
     with _quiet_tfds() as tfds:
-        try:
-            builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir), try_gcs=False)
-        except tfds.core.registered.DatasetNotFoundError:
-            raise DataUnavailable(f"tensorflow-datasets has no dataset {name!r}; "
-                                  f"{embedded_alternatives()}") from None
-        where = os.fspath(data_dir) if data_dir is not None else str(getattr(builder, "_data_dir_root", builder.data_dir))
+        builder, where = _open_builder(tfds, name, data_dir)
         if builder.is_prepared():
             return builder
         if not download:

@@ -1,6 +1,6 @@
 """The overfitting gap of small classifiers: validation loss − training loss, both in inference mode.
 
-Used by C6.1, C6.4 and C6.5: :func:`digits_split` makes a small training set, :func:`fit_tracking_gap`
+Used by C6.1, C6.4 and C6.5 on :func:`keras_repro.data.digits_split`'s small training sets: :func:`fit_tracking_gap`
 trains on it (:class:`RepeatedArrays`: several passes per Keras epoch) while :class:`GapRecorder`
 measures the gap, and :func:`plot_gap_curves` draws it.
 
@@ -9,47 +9,13 @@ variant reaches 100 %, so an accuracy gap only repeats the validation accuracy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import keras
 import numpy as np
 
+from keras_repro.data.embedded import DigitsSplit
 from keras_repro.measures.classification import classification_scores, inference_outputs
-
-
-@dataclass(frozen=True)
-class Split:
-    """Flattened 8×8 digits scaled to [0, 1]: a small training set, a validation set, a test set."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-def digits_split(per_class: int, n_val: int, seed: int) -> Split:
-    """scikit-learn's digits (1797 images, 64 features): ``per_class`` training examples of each
-    digit, ``n_val`` validation examples, the rest for test (drawn with ``seed``)."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    y = y.astype("int32")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(y))
-    train = np.concatenate([order[y[order] == c][:per_class] for c in range(10)])
-    if len(train) != 10 * per_class:
-        raise ValueError(f"not enough examples for per_class={per_class}")
-    rest = np.setdiff1d(order, train, assume_unique=True)
-    rest = rest[rng.permutation(len(rest))]
-    if n_val >= len(rest):
-        raise ValueError(f"n_val={n_val} leaves no test examples ({len(rest)} remain after training)")
-    train = train[rng.permutation(len(train))]
-    val, test = rest[:n_val], rest[n_val:]
-    return Split(x[train], y[train], x[val], y[val], x[test], y[test])
 
 
 class GapRecorder(keras.callbacks.Callback):
@@ -106,7 +72,7 @@ class RepeatedArrays(keras.utils.PyDataset):
         return x, self.y[rows]
 
 
-def fit_tracking_gap(fit: Callable, model: keras.Model, split: Split, *, epochs: int, repeats: int,
+def fit_tracking_gap(fit: Callable, model: keras.Model, split: DigitsSplit, *, epochs: int, repeats: int,
                      batch_size: int, seed: int, label: str = "", transform=None) -> list[dict]:
     """Train a compiled ``model`` on ``split``'s training set with ``fit`` (``ctx.fit``) and return
     :class:`GapRecorder`'s rows, one per epoch (each epoch = ``repeats`` passes)."""

@@ -1,28 +1,55 @@
 """Small fully connected builders used by sections 1 and 2 of the notes."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import keras
 
 
 def mlp(input_dim: int, hidden: Sequence[int], outputs: int = 1, *, activation="relu", output_activation=None,
-        kernel_initializer="glorot_uniform", name: str = "mlp") -> keras.Model:
+        kernel_initializer="glorot_uniform", kernel_regularizer=None, dropout: float | Callable | None = None,
+        input_dropout: float | Callable | None = None, drop_connect: float | None = None,
+        name: str = "mlp") -> keras.Model:
     """``input → Dense(h) for h in hidden → Dense(outputs)`` with deterministic layer names.
 
-    ``activation`` applies to every hidden layer (``"linear"`` gives the deep linear network of C1.7).
+    The layers are ``{name}_input``, ``{name}_dense{i}``, ``{name}_dropout{i}`` and ``{name}_out``,
+    created in that order (so one seed gives one set of initial weights).
+
+    Args:
+        activation: of every hidden layer (``"linear"`` gives the deep linear network of C1.7).
+        output_activation: of the output layer (``None``: logits).
+        kernel_initializer, kernel_regularizer: of every layer (one object shared by all, as given).
+        dropout: after every hidden layer: a rate for ``keras.layers.Dropout`` (inverted dropout), or a
+            function ``name -> layer`` (e.g. ``lambda name: ClassicDropout(0.5, name=name)``).
+        input_dropout: the same on the inputs (``{name}_input_dropout``).
+        drop_connect: keep probability of :class:`keras_repro.layers.DropConnect` in place of ``Dense``
+            for every layer after the first (the layers whose inputs ``dropout`` drops).
     """
     if input_dim < 1 or outputs < 1 or any(h < 1 for h in hidden):
         raise ValueError(f"layer sizes must be positive. Received: input_dim={input_dim}, hidden={list(hidden)}, "
                          f"outputs={outputs}")
+
+    def dense(index: int, units: int, layer_activation, layer_name: str):
+        if drop_connect is not None and index > 1:
+            from keras_repro.layers import DropConnect
+
+            return DropConnect(units, drop_connect, activation=layer_activation, kernel_initializer=kernel_initializer,
+                               kernel_regularizer=kernel_regularizer, name=layer_name)
+        return keras.layers.Dense(units, activation=layer_activation, kernel_initializer=kernel_initializer,
+                                  kernel_regularizer=kernel_regularizer, name=layer_name)
+
     inputs = keras.Input((input_dim,), name=f"{name}_input")
-    x = inputs
+    x = _dropout(input_dropout, f"{name}_input_dropout")(inputs) if input_dropout is not None else inputs
     for i, width in enumerate(hidden, start=1):
-        x = keras.layers.Dense(width, activation=activation, kernel_initializer=kernel_initializer,
-                               name=f"{name}_dense{i}")(x)
-    outputs_ = keras.layers.Dense(outputs, activation=output_activation, kernel_initializer=kernel_initializer,
-                                  name=f"{name}_out")(x)
+        x = dense(i, width, activation, f"{name}_dense{i}")(x)
+        if dropout is not None:
+            x = _dropout(dropout, f"{name}_dropout{i}")(x)
+    outputs_ = dense(len(hidden) + 1, outputs, output_activation, f"{name}_out")(x)
     return keras.Model(inputs, outputs_, name=name)
+
+
+def _dropout(dropout: float | Callable, name: str) -> keras.layers.Layer:
+    return dropout(name) if callable(dropout) else keras.layers.Dropout(dropout, name=name)
 
 
 def sigmoid_sum(n_units: int, *, domain: tuple[float, float] = (-1.0, 1.0), steepness: float = 10.0,

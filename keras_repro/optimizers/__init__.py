@@ -12,11 +12,14 @@ built-in, its docstring derives the relation (tested in ``tests/test_optimizers.
 
 Plain, stochastic and minibatch gradient descent are one update (``keras.optimizers.SGD``) run with
 different batch sizes; they are configurations of the training loop, not classes.
+
+:func:`make_optimizer` builds the optimiser a config names (``"adam"`` or the papers' ``"sgd"``).
 """
 from keras_repro.optimizers.adam import Adam
+from keras_repro.optimizers.by_name import OPTIMIZER_NAMES, make_optimizer
 from keras_repro.optimizers.ema import EMA
 from keras_repro.optimizers.momentum import Momentum, Nesterov
 from keras_repro.optimizers.rmsprop import RMSprop
 from keras_repro.optimizers.rprop import Rprop
 
-__all__ = ["Adam", "EMA", "Momentum", "Nesterov", "RMSprop", "Rprop"]
+__all__ = ["Adam", "EMA", "Momentum", "Nesterov", "OPTIMIZER_NAMES", "RMSprop", "Rprop", "make_optimizer"]

@@ -1,15 +1,31 @@
-"""Run folders, atomic writes, and reading results back (``repro show`` / ``repro compare``).
+"""Run folders, durable atomic writes, and reading results back (``repro show`` / ``compare`` / ``report``).
 
 Layout: ``<out>/<name>/<run_id>/`` holds ``run.json`` (status, provenance, config, table index),
 ``claims.csv``/``claims.md`` and the reproduction's other tables (CSV + Markdown), figures (PNG) and
-models (``.keras``). Every file is written to a temporary name in the same folder and renamed into
-place, so a reader never sees half a file and an interrupted run leaves only whole files behind.
+models (``.keras``).
+
+Writing: every file is written to a hidden temporary name in the same folder
+(``.NAME-<pid>-<random>.partial.EXT``, created with the user's umask), flushed to disk (fsync),
+renamed into place, and the folder's entry flushed too: a reader never sees half a file, and a
+rename never publishes data the disk does not hold yet (what SQLite and git do). A temporary file is
+removed on every exit path that runs Python code; one left by a killed process is removed by the
+next run into that folder (:func:`sweep_stale`).
+
+Reading: every run is checked against its schema (``schemas``) and its liveness (``run_record``):
+a damaged run is one clear error, and a ``running`` run whose process is gone reads as
+``interrupted``; neither is ever read as results.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
+import io
 import json
 import os
-import tempfile
+import re
+import secrets
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,28 +33,62 @@ from typing import Any, Iterator, Sequence
 
 import pandas as pd
 
+from keras_repro.suite import schemas
+
 RUN_FILE = "run.json"
 CLAIMS_TABLE = "claims"
-RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
+RUNNING, COMPLETED, FAILED, INTERRUPTED = "running", "completed", "failed", "interrupted"
+RUN_JSON_RESERVE = 32 * 1024  # bytes the running run.json keeps for its failure record (run_record)
+_TEMP = re.compile(r"^\.(?P<stem>.+)-(?P<pid>\d+)-[0-9a-f]{8}\.partial(?:\.[^.]*)?$")
 
 
 class ResultsError(RuntimeError):
     """A results folder or run spec cannot be used; the message says which and why."""
 
 
+# -- writing --------------------------------------------------------------------------------------
+
+def temp_path(path: Path) -> Path:
+    """The hidden temporary name for ``path``: ``.STEM-<pid>-<random>.partial<suffix>`` (suffix kept for writers
+    that choose the format by it, such as ``model.save``)."""
+    return path.parent / f".{path.stem}-{os.getpid()}-{secrets.token_hex(4)}.partial{path.suffix}"
+
+
+def _create_temp(path: Path) -> None:
+    # mode 0o666 before the umask, as open() would: mkstemp's 0600 ignores the user's umask
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666))
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    except OSError:
+        if directory:  # some systems cannot open a folder: nothing more to flush
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if not (directory and exc.errno in (errno.EINVAL, errno.EBADF)):  # folders of some file systems
+            raise
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success rename it onto ``path``."""
+    """Yield a temporary path next to ``path``; when the block succeeds, flush it and rename it onto ``path``."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+    tmp = temp_path(path)
+    try:  # created inside the try, so an interrupt at any point after it still removes it
+        _create_temp(tmp)
+        yield tmp
+        _fsync_path(tmp)
+        os.replace(tmp, path)
+        _fsync_path(path.parent, directory=True)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        with contextlib.suppress(FileNotFoundError):  # gone once renamed
+            os.unlink(tmp)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -46,8 +96,27 @@ def atomic_write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def json_text(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, default=_json_default)
+
+
 def write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+    atomic_write_text(path, json_text(data) + "\n")
+
+
+def rewrite_in_place(path: Path, text: str) -> None:
+    """Overwrite ``path`` with ``text`` padded with blanks to its current size: no new block is needed, so
+    this works on a full disk (not atomic: the last resort for a failure record)."""
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if len(data) + 1 > size:
+            raise OSError(errno.ENOSPC, f"{len(data)} bytes do not fit in the {size} that {path.name} holds")
+        os.pwrite(fd, data + b" " * (size - len(data) - 1) + b"\n", 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _json_default(value: Any) -> Any:
@@ -77,29 +146,116 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".6g") -> str:
     return "\n".join([header, rule, *rows]) + "\n"
 
 
-def write_table(folder: Path, name: str, df: pd.DataFrame, caption: str = "") -> None:
-    """Write ``name.csv`` and ``name.md`` atomically; the Markdown names its provenance file."""
+def write_table(folder: Path, name: str, df: pd.DataFrame, caption: str = "") -> dict[str, Any]:
+    """Write ``name.csv`` and ``name.md`` atomically; the Markdown names its provenance file.
+
+    Returns what run.json's table index records about the CSV, for the reader to check it against:
+    the kind of every column and the SHA-256 of the file (a cut or altered table cannot pass).
+    """
     with atomic_path(folder / f"{name}.csv") as tmp:
         df.to_csv(tmp, index=False)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     md = f"# {name}\n\n" + (f"{caption}\n\n" if caption else "") + to_markdown(df)
     md += f"\nProvenance (commit, versions, backend, device, seed, profile, config): `{RUN_FILE}` in this folder.\n"
     atomic_write_text(folder / f"{name}.md", md)
+    return {"columns": schemas.column_kinds(df), "sha256": digest}
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Make ``fd``'s file own ``size`` bytes on disk (raises ``OSError`` ENOSPC when they are not there)."""
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):  # not supported here: write the bytes
+                raise
+    os.pwrite(fd, b" " * size, 0)
+    os.fsync(fd)
 
 
 def check_writable(folder: Path) -> None:
-    """Create ``folder`` if needed and prove that files can be written there, or raise ResultsError."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise ResultsError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
+    """Create ``folder`` if needed and prove there is room for a run.json there, or raise ResultsError.
 
+    The probe is a temporary file of the size a running run.json needs (it and its next version); a
+    refusal removes the probe and every folder this call created, so it leaves nothing behind.
+    """
+    folder = Path(folder)
+    created = []
+    probe = temp_path(folder / ".write-test")
+    try:
+        missing = [p for p in (folder, *folder.parents) if not p.exists()]
+        for path in reversed(missing):
+            path.mkdir()
+            created.append(path)
+        _create_temp(probe)
+        fd = os.open(probe, os.O_WRONLY)
+        try:
+            _reserve(fd, 2 * RUN_JSON_RESERVE)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+        for path in reversed(created):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        room = f" (a run needs at least {2 * RUN_JSON_RESERVE // 1024} KiB)" if exc.errno == errno.ENOSPC else ""
+        raise ResultsError(f"cannot write results to {folder}: {exc.strerror or exc}{room}") from None
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(probe)
+
+
+def _pid_gone(name: str) -> bool:
+    from keras_repro.suite.run_record import process_gone
+
+    match = _TEMP.match(name)
+    return bool(match) and process_gone(int(match["pid"]))
+
+
+def sweep_stale(folder: Path, *, run_folders: bool = True) -> list[Path]:
+    """Remove what killed processes left in ``folder``: temporary files and staging folders of processes that
+    are gone, and (``run_folders``: ``folder`` holds one reproduction's runs) temporary files in run
+    folders whose run is over (completed, failed or interrupted). Returns what was removed.
+
+    A process is judged gone by its pid on this machine; a live run's files are never touched.
+    """
+    from keras_repro.suite.run_record import live_status
+
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        if entry.name.startswith("."):
+            if _TEMP.match(entry.name) and _pid_gone(entry.name):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        entry.unlink()
+                removed.append(entry)
+            continue
+        temps = [p for p in entry.iterdir() if _TEMP.match(p.name)] if run_folders and entry.is_dir() else []
+        if not temps:
+            continue
+        try:
+            over = live_status(json.loads((entry / RUN_FILE).read_text(encoding="utf-8")))[0] != RUNNING
+        except (OSError, ValueError, AttributeError):
+            over = False  # no readable run.json: only the pid can tell
+        for temp in temps:
+            if over or _pid_gone(temp.name):
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+                removed.append(temp)
+    return removed
+
+
+# -- reading --------------------------------------------------------------------------------------
 
 @dataclass
 class Run:
-    """A run folder read back from disk."""
+    """A run folder read back from disk (its run.json already checked against the schema)."""
 
     path: Path
     info: dict[str, Any]
@@ -114,7 +270,32 @@ class Run:
 
     @property
     def status(self) -> str:
-        return self.info.get("status", "unknown")
+        """``running``, ``completed``, ``failed``, or ``interrupted`` (running, but its process is gone)."""
+        from keras_repro.suite.run_record import live_status
+
+        return live_status(self.info)[0]
+
+    @property
+    def why_interrupted(self) -> str:
+        from keras_repro.suite.run_record import live_status
+
+        return live_status(self.info)[1]
+
+    def describe_status(self) -> str:
+        """The status in words: ``interrupted (its process ... ended ...)``, ``failed: error``, ..."""
+        status = self.status
+        if status == INTERRUPTED:
+            return f"interrupted ({self.why_interrupted})"
+        if status == FAILED:
+            return f"failed: {str(self.info.get('error', ''))[:100]}"
+        if status == RUNNING:
+            return f"running (process {self.info.get('pid')} on {self.info.get('host')})"
+        return status
+
+    def require_results(self) -> None:
+        """Raise ResultsError unless this run completed (only completed runs are results)."""
+        if self.status != COMPLETED:
+            raise ResultsError(f"{self.path} is {self.describe_status()}: not results; compare completed runs")
 
     def table_names(self) -> list[str]:
         return [t["name"] for t in self.info.get("tables", [])] or sorted(p.stem for p in self.path.glob("*.csv"))
@@ -125,17 +306,46 @@ class Run:
                 return list(t.get("keys", []))
         return ["claim_id"] if table == CLAIMS_TABLE else []
 
+    def _entry(self, name: str) -> dict[str, Any] | None:
+        return next((t for t in self.info.get("tables", []) if t.get("name") == name), None)
+
     def table(self, name: str) -> pd.DataFrame:
+        """The table ``name``, checked against its schema (claims.csv: columns, verdicts, run.json's claims)."""
         path = self.path / f"{name}.csv"
+        entry = self._entry(name)
         try:
-            return pd.read_csv(path)
+            data = path.read_bytes()
         except FileNotFoundError:
             raise ResultsError(f"{path} is missing: the run folder is incomplete") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise ResultsError(f"{path} is not a readable CSV table ({exc.__class__.__name__})") from None
+        if not data.endswith(b"\n"):  # every table is written with a final newline: this one was cut
+            raise ResultsError(f"{path} is cut short (no final newline): damaged; remove the run folder or re-run")
+        if entry is not None and "sha256" in entry and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ResultsError(f"{path} differs from the table run.json recorded (SHA-256): cut or altered: "
+                               f"damaged; remove the run folder or re-run")
+        try:
+            cells = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+            frame = cells if name == CLAIMS_TABLE else pd.read_csv(io.BytesIO(data))
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            raise ResultsError(f"{path} is not a readable CSV table ({exc.__class__.__name__}): "
+                               f"damaged; remove the run folder or re-run") from None
+        try:
+            if name == CLAIMS_TABLE and self.info.get("status") == COMPLETED:
+                schemas.check_claims(cells, self.info, str(path))
+            elif entry is not None:
+                schemas.check_table(cells, entry, str(path))
+        except schemas.SchemaError as exc:
+            raise ResultsError(f"{exc}: damaged; remove the run folder or re-run") from None
+        return frame
+
+
+def check_tables(run: Run) -> None:
+    """Read every table of ``run`` against its schema (raises ResultsError at the first damaged one)."""
+    for name in run.table_names():
+        run.table(name)
 
 
 def load_run(path: Path) -> Run:
+    """Read and check a run folder's run.json; a completed run must also hold every file it lists."""
     path = Path(path)
     run_file = path / RUN_FILE
     if not path.is_dir():
@@ -146,14 +356,23 @@ def load_run(path: Path) -> Run:
         raise ResultsError(f"{path} has no {RUN_FILE}: not a run folder, or a corrupted one") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ResultsError(f"{run_file} is corrupted (not valid JSON); remove the folder or re-run") from None
-    if not isinstance(info, dict) or "status" not in info:
-        raise ResultsError(f"{run_file} is corrupted (no status field); remove the folder or re-run")
+    except OSError as exc:
+        raise ResultsError(f"{run_file} cannot be read: {exc.strerror or exc}") from None
+    try:
+        schemas.check_run_info(info, str(run_file))
+    except schemas.SchemaError as exc:
+        raise ResultsError(f"{exc}: corrupted; remove the folder or re-run") from None
+    if info["status"] == COMPLETED:
+        listed = [f"{t['name']}{ext}" for t in info["tables"] for ext in (".csv", ".md")] + info["artifacts"]
+        missing = [name for name in listed if not (path / name).is_file()]
+        if missing:
+            raise ResultsError(f"{path} says completed but lacks {', '.join(missing[:3])}"
+                               f"{' …' if len(missing) > 3 else ''}: damaged; remove the folder or re-run")
     return Run(path, info)
 
 
-def list_runs(results_dir: Path, name: str) -> tuple[list[Run], list[str]]:
-    """Readable runs of ``name`` (oldest first) and one line per unreadable folder."""
-    runs, problems = [], []
+def _scan(results_dir: Path, name: str) -> tuple[list[Run], list[tuple[Path, str]]]:
+    runs, damaged = [], []
     folder = Path(results_dir) / name
     if not folder.is_dir():
         return [], []
@@ -161,9 +380,15 @@ def list_runs(results_dir: Path, name: str) -> tuple[list[Run], list[str]]:
         try:
             runs.append(load_run(child))
         except ResultsError as exc:
-            problems.append(str(exc))
+            damaged.append((child, str(exc)))
     runs.sort(key=lambda r: (r.info.get("started", ""), r.run_id))
-    return runs, problems
+    return runs, damaged
+
+
+def list_runs(results_dir: Path, name: str) -> tuple[list[Run], list[str]]:
+    """Readable runs of ``name`` (oldest first) and one line per damaged folder."""
+    runs, damaged = _scan(results_dir, name)
+    return runs, [message for _, message in damaged]
 
 
 def latest_run(results_dir: Path, name: str, status: str | None = COMPLETED) -> Run | None:
@@ -173,14 +398,23 @@ def latest_run(results_dir: Path, name: str, status: str | None = COMPLETED) -> 
 
 
 def resolve_run(spec: str, results_dir: Path) -> Run:
-    """A run folder path, ``NAME@latest`` or ``NAME@<run_id>`` → :class:`Run`."""
+    """A run folder path, ``NAME@latest`` or ``NAME@<run_id>`` → :class:`Run`.
+
+    ``NAME@latest`` is the latest completed run; when a newer run folder is damaged, that is an error
+    rather than a silent step back to older results.
+    """
     if "@" in spec and not Path(spec).exists():
         name, _, which = spec.partition("@")
         if which == "latest":
-            run = latest_run(results_dir, name)
-            if run is None:
-                raise ResultsError(f"no completed run of {name!r} under {results_dir}")
-            return run
+            runs, damaged = _scan(results_dir, name)
+            done = [r for r in runs if r.status == COMPLETED]
+            if done:
+                newer = [message for path, message in damaged if path.name > done[-1].path.name]
+                if newer:
+                    raise ResultsError(f"{spec}: a newer run folder is damaged ({newer[-1]})")
+                return done[-1]
+            raise ResultsError(f"no completed run of {name!r} under {results_dir}"
+                               + (f" ({damaged[-1][1]})" if damaged else ""))
         return load_run(Path(results_dir) / name / which)
     return load_run(Path(spec))
 
@@ -235,6 +469,9 @@ def _side_by_side(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]) -> tupl
 
 
 def compare_runs(a: Run, b: Run) -> Comparison:
+    """Side-by-side tables and verdict changes of two completed runs (each table checked first)."""
+    a.require_results()
+    b.require_results()
     if a.name != b.name:
         raise ResultsError(f"runs are of different reproductions ({a.name} vs {b.name})")
     tables = []
@@ -254,8 +491,24 @@ def compare_runs(a: Run, b: Run) -> Comparison:
     return Comparison(a, b, tables, changes)
 
 
+def unfinished_after_latest(runs: Sequence[Run]) -> list[Run]:
+    """The runs newer than the latest completed one that did not complete (running, failed, interrupted)."""
+    latest = max((i for i, r in enumerate(runs) if r.status == COMPLETED), default=-1)
+    return [r for r in runs[latest + 1:] if r.status != COMPLETED]
+
+
+def unfinished(results_dir: Path, names: Sequence[str]) -> list[str]:
+    """One line per run that is newer than its reproduction's latest completed run and did not complete."""
+    lines = []
+    for name in names:
+        runs, _ = list_runs(results_dir, name)
+        lines += [f"{name}/{r.run_id}: {r.describe_status()}" for r in unfinished_after_latest(runs)]
+    return lines
+
+
 def summary(results_dir: Path, names: Sequence[str], profile: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """One row per claim from the latest completed run of each reproduction (optionally of one profile)."""
+    """One row per claim from the latest completed run of each reproduction (optionally of one profile),
+    and one line per damaged run folder or table met."""
     rows, problems = [], []
     for name in names:
         runs, bad = list_runs(results_dir, name)
@@ -265,6 +518,7 @@ def summary(results_dir: Path, names: Sequence[str], profile: str | None = None)
             continue
         run = done[-1]
         try:
+            check_tables(run)
             claims = run.table(CLAIMS_TABLE).astype(object).fillna("")
         except ResultsError as exc:
             problems.append(str(exc))

@@ -1,15 +1,19 @@
 """Running one reproduction: config, seeds, run folder, provenance, verdicts.
 
-``run_reproduction`` creates ``<out>/<name>/<run_id>/``, records ``run.json`` with status
-``running``, hands a :class:`Context` to the reproduction, evaluates every declared claim on what it
-measured, writes ``claims.csv`` and marks the run ``completed``. Any exception (including Ctrl-C)
-marks the run ``failed`` with the error, and is re-raised; earlier runs are never touched.
+``run_reproduction`` creates ``<out>/<name>/<run_id>/`` with ``run.json`` already in it (status
+``running``, pid, host, a heartbeat kept fresh while the run lives: ``run_record``), hands a
+:class:`Context` to the reproduction, evaluates every declared claim on what it measured, writes
+``claims.csv`` and marks the run ``completed``. Any exception (including Ctrl-C, and SIGTERM or SIGHUP
+once ``interrupts.install()`` ran) marks the run ``failed`` with the error, even on a full disk, and
+is re-raised; earlier runs are never touched, and what killed runs left behind is swept first.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -21,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from keras_repro.suite import claims as claims_mod
-from keras_repro.suite import provenance, results
-from keras_repro.suite.config import ReproConfig, make_config
+from keras_repro.suite import interrupts, provenance, results
+from keras_repro.suite.config import ReproConfig, check_seed, make_config
+from keras_repro.suite.run_record import RunRecord
 from keras_repro.suite.registry import Reproduction
 from keras_repro.suite.runtime import Runtime
 
@@ -92,8 +97,8 @@ class Context:
         missing = [k for k in keys if k not in df.columns]
         if missing:
             raise ReproductionError(f"table {name!r}: key columns {missing} are not in the table")
-        results.write_table(self.out, name, df.reset_index(drop=True), caption)
-        self.tables.append({"name": name, "keys": list(keys), "rows": int(len(df))})
+        written = results.write_table(self.out, name, df.reset_index(drop=True), caption)
+        self.tables.append({"name": name, "keys": list(keys), "rows": int(len(df)), **written})
 
     def figure(self, name: str, fig) -> Path:
         """Save a matplotlib figure as ``name.png`` in the run folder and close it."""
@@ -126,6 +131,18 @@ class Context:
     def seed_for(self, *parts: int) -> int:
         """A seed derived from the run's seed and ``parts`` (e.g. a repeat index), stable across runs."""
         return int(np.random.SeedSequence([self.seed, *parts]).generate_state(1)[0] % (2**31 - 1))
+
+    def reseed(self, *parts: int) -> int:
+        """Seed Keras, NumPy and Python with ``seed_for(*parts)`` and return that seed.
+
+        Before building a model: the same ``parts`` give the same initial weights (and dropout masks,
+        shuffles), e.g. ``ctx.reseed(seed, 1)`` for every variant compared on one seed.
+        """
+        import keras
+
+        seed = self.seed_for(*parts)
+        keras.utils.set_random_seed(seed)
+        return seed
 
     def rng(self, *parts: int) -> np.random.Generator:
         return np.random.default_rng(self.seed_for(*parts))
@@ -190,17 +207,36 @@ def set_global_seed(seed: int) -> None:
             pass
 
 
-def _new_run_folder(parent: Path, profile: str, seed: int) -> tuple[str, Path]:
+def _publish_run_folder(parent: Path, profile: str, seed: int, info: dict[str, Any]) -> tuple[Path, RunRecord]:
+    """Create the run folder with its running run.json already inside, and return it with its record.
+
+    The folder is filled under a hidden staging name and renamed into place, so no run folder ever
+    lacks its run.json (a staging folder left by a killed process is swept by the next run). The
+    run id is unique: a rename onto a folder another run just published fails, and the next id is tried.
+    """
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = f"{stamp}-{profile}-s{seed}"
     for attempt in range(1000):
         run_id = base if attempt == 0 else f"{base}-{attempt + 1}"
         folder = parent / run_id
-        try:
-            folder.mkdir(parents=True)
-            return run_id, folder
-        except FileExistsError:
+        if folder.exists():
             continue
+        staging = results.temp_path(folder)
+        staging.mkdir()
+        try:
+            info["run_id"] = run_id
+            record = RunRecord(staging / results.RUN_FILE, info)
+            os.rename(staging, folder)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another run took this id meanwhile
+                continue
+            raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        record.moved_to(folder)
+        return folder, record
     raise results.ResultsError(f"cannot create a new run folder under {parent}")
 
 
@@ -221,7 +257,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     no verdicts (every claim ``inconclusive``, reason ``dry run``). A dataset that cannot be had (not
     in a dry run) makes every claim ``inconclusive`` (reason ``dataset unavailable``) without training.
     """
-    config = make_config(repro.config, profile, overrides, dry_run=dry_run)  # bad --set fails before any folder
+    check_seed(seed)  # bad seeds and --set values fail before any folder exists
+    config = make_config(repro.config, profile, overrides, dry_run=dry_run)
     missing = _missing_data(config)
     import keras
 
@@ -236,13 +273,14 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     check_batch(getattr(config, "batch_size", None), n_devices, repro.name)
     parent = Path(out) / repro.name
     results.check_writable(parent)
+    results.sweep_stale(Path(out), run_folders=False)
+    results.sweep_stale(parent)
 
-    run_id, folder = _new_run_folder(parent, profile, seed)
     started = _dt.datetime.now(_dt.timezone.utc)
     info: dict[str, Any] = {
         "reproduction": repro.name,
         "title": repro.title,
-        "run_id": run_id,
+        "run_id": None,
         "status": results.RUNNING,
         "profile": profile,
         "dry_run": dry_run,
@@ -258,16 +296,20 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         "config": config.to_dict(),
         "claims": repro.claim_ids,
         "started": started.isoformat(timespec="seconds"),
+        "precision": precision,  # both rewritten in full when the run ends (from the runtime's facts)
+        "distribution": {"devices": n_devices},
     }
-    set_global_seed(seed)
-    ctx = Context(repro, config, profile, seed, folder, log, devices=n_devices, precision=precision)
-    info.update(ctx.runtime.start())
-    results.write_json(folder / results.RUN_FILE, info)
+    folder, record = _publish_run_folder(parent, profile, seed, info)
+    ctx = None
     t0 = time.monotonic()
     mocked = unavailable = None
     try:
+        record.start_heartbeat()
+        set_global_seed(seed)
+        ctx = Context(repro, config, profile, seed, folder, log, devices=n_devices, precision=precision)
         with contextlib.ExitStack() as stack:
             stack.callback(ctx.runtime.close)
+            ctx.runtime.start()
             if missing is not None and dry_run and missing[0].startswith("tfds:"):
                 from keras_repro.data.mock import mock_tfds
 
@@ -287,25 +329,33 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
                                             inconclusive_reason=ctx.inconclusive_reasons.get(claim.id),
                                             notes=tuple(ctx.notes[claim.id])) for claim in repro.claims]
         claims_df = pd.DataFrame([o.row() for o in outcomes])
-        results.write_table(folder, results.CLAIMS_TABLE, claims_df, caption=repro.title)
+        written = results.write_table(folder, results.CLAIMS_TABLE, claims_df, caption=repro.title)
+        seconds = time.monotonic() - t0
+        ending = {"status": results.COMPLETED, "finished": _now(), "seconds": round(seconds, 2),
+                  "tables": [{"name": results.CLAIMS_TABLE, "keys": ["claim_id"], "rows": len(outcomes),
+                              **written}] + ctx.tables,
+                  "artifacts": ctx.artifacts, "verdicts": {o.claim_id: o.verdict for o in outcomes},
+                  **_process_facts(ctx)}
+        if unavailable is not None:
+            ending["dataset_unavailable"] = unavailable
+        if mocked is not None:
+            ending["mock_data"] = mocked
+        with interrupts.deferred():  # the end is written whole; a signal meanwhile is raised just after
+            record.complete(**ending)
     except BaseException as exc:
-        info.update(status=results.FAILED, error=_describe_error(exc), traceback=traceback.format_exc(limit=20),
-                    finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                    seconds=round(time.monotonic() - t0, 2), tables=ctx.tables, artifacts=ctx.artifacts,
-                    **_process_facts(ctx))
-        results.write_json(folder / results.RUN_FILE, info)
+        with interrupts.deferred():
+            problem = record.fail(status=results.FAILED, error=interrupts.describe(exc),
+                                  traceback=traceback.format_exc(limit=20), finished=_now(),
+                                  seconds=round(time.monotonic() - t0, 2), tables=ctx.tables if ctx else [],
+                                  artifacts=ctx.artifacts if ctx else [], **(_process_facts(ctx) if ctx else {}))
+        with contextlib.suppress(AttributeError):  # for the CLI's message: what is on disk now
+            exc.run_folder, exc.recorded_status, exc.record_problem = folder, record.info["status"], problem
         raise
-    seconds = time.monotonic() - t0
-    info.update(status=results.COMPLETED, finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                seconds=round(seconds, 2), tables=[{"name": results.CLAIMS_TABLE, "keys": ["claim_id"],
-                                                    "rows": len(outcomes)}] + ctx.tables,
-                artifacts=ctx.artifacts, verdicts={o.claim_id: o.verdict for o in outcomes}, **_process_facts(ctx))
-    if unavailable is not None:
-        info["dataset_unavailable"] = unavailable
-    if mocked is not None:
-        info["mock_data"] = mocked
-    results.write_json(folder / results.RUN_FILE, info)
     return RunOutcome(folder, outcomes, seconds, unavailable, mocked)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _run_body(repro: Reproduction, ctx: Context) -> str | None:
@@ -326,10 +376,3 @@ def _process_facts(ctx: Context) -> dict[str, Any]:
     """What the process actually used: frameworks it loaded, and the compiler setting of its models."""
     loaded = sorted(name for name in ("tensorflow", "jax", "torch") if name in sys.modules)
     return {"frameworks_loaded": loaded, **ctx.runtime.facts}
-
-
-def _describe_error(exc: BaseException) -> str:
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted (KeyboardInterrupt)"
-    return f"{exc.__class__.__name__}: {exc}"
-
