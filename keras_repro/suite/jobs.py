@@ -120,7 +120,9 @@ def _finish(job: Job, code: int, out: Path) -> None:
             status = run.status
         except results.ResultsError:
             run = None
-        if status == results.RUNNING or (run is None and code != 0):  # the worker died mid-run
+        # the worker died mid-run: its run.json still says running (read back as interrupted once its
+        # process is gone); record how it ended
+        if status in (results.RUNNING, results.INTERRUPTED) or (run is None and code != 0):
             info = run.info if run is not None else {"reproduction": job.name, "run_id": job.folder.name}
             how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
             info.update(status=results.FAILED, error=f"worker process died ({how})",
