@@ -124,3 +124,33 @@ def select_backend(name: str | None) -> str:
         raise BackendError(f"backend {name!r} is not installed ({hint})")
     os.environ["KERAS_BACKEND"] = name
     return name
+
+
+def prepare_devices(backend: str, devices: int | str | None) -> None:
+    """Before Keras is imported: let ``devices`` simulated CPU devices exist for a data-parallel run.
+
+    JAX: ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS`` (read when JAX starts; affects only
+    its CPU platform, so harmless where GPUs exist). TensorFlow: see :func:`split_tensorflow_cpu`, called
+    right after Keras is imported. ``"all"`` and 1 simulate nothing.
+    """
+    if backend != "jax" or devices in (None, "all"):
+        return
+    n = int(devices)
+    if n > 1 and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                   f" --xla_force_host_platform_device_count={n}").strip()
+
+
+def split_tensorflow_cpu(devices: int | str | None) -> None:
+    """After ``import keras`` on TensorFlow, before any op runs: ``devices`` logical CPU devices if no GPU exists."""
+    if devices in (None, "all") or int(devices) < 2:
+        return
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(devices))
+    except RuntimeError:  # the TensorFlow runtime already started in this process: keep what it has
+        pass

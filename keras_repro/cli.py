@@ -102,6 +102,8 @@ def show(name: str, results_dir: Path):
             click.echo("      a failed rule is an erratum in the notes")
         if claim.note:
             click.echo(f"      note: {claim.note}")
+    if repro.single_device:
+        click.echo("\ndevices: one (steps optimisers by hand; repro run --devices is ignored for it)")
     click.echo("\nconfig (default profile; change with --set key=value):")
     for field in config_mod.describe_fields(repro.config):
         changes = ", ".join(f"{p}={repro.config.PROFILES[p][field.name]!r}" for p in ("smoke", "full")
@@ -151,7 +153,16 @@ def show(name: str, results_dir: Path):
 @click.option("--dry-run", is_flag=True, help="Build the profile's config, data pipeline and full-size models, run a "
               "few batches of every training step, judge nothing (data of the real shape stand in for an absent "
               "tfds dataset). E.g. --profile full --dry-run before a long GPU run.")
-def run(names, run_all, profile, backend, seed, settings, out, dry_run):
+@click.option("--devices", default=None, metavar="N|all",
+              help="Train data-parallel over N devices (or all): GPUs where present, else simulated CPU devices. "
+              "JAX: keras.distribution.DataParallel; TensorFlow: MirroredStrategy; not on torch. batch_size is "
+              "the global batch.")
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16", "mixed_float16"]), default="float32",
+              show_default=True, help="Keras dtype policy of the run (mixed_float16 with loss scaling).")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run the reproductions in this many worker processes at once (each pinned to its own GPU(s) "
+              "where GPUs exist), with one progress view and one verdict table.")
+def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs):
     """Run reproductions and print a verdict per claim.
 
     \b
@@ -160,16 +171,26 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
       repro run xor universal_approximation --profile smoke
       repro run vgg_progressive --set dataset=tfds:cifar10 --profile full --backend jax
       repro run --all --profile full --dry-run
+      repro run lenet --devices 4 --backend jax --precision mixed_bfloat16
     """
     try:
-        _env.select_backend(backend)
+        backend = _env.select_backend(backend)
     except _env.BackendError as exc:
         _fail(str(exc))
     if not names and not run_all:
         _fail("name at least one reproduction (see `repro list`) or pass --all", 2)
+    if devices is not None and devices != "all" and not (devices.isdigit() and int(devices) > 0):
+        _fail(f"--devices must be a positive number or 'all'. Received: {devices!r}", 2)
+    if devices is not None and devices != "all" and int(devices) > 1 and backend == "torch":
+        _fail("--devices > 1 is not supported on the torch backend; use --backend jax or tensorflow", 2)
+    _env.prepare_devices(backend, devices)  # simulated JAX CPU devices: before JAX is imported
+    keras = _env.import_keras_quietly()
+    if keras.backend.backend() == "tensorflow":
+        _env.split_tensorflow_cpu(devices)  # logical CPU devices: before TensorFlow runs anything
     registry = _registry()
     from keras_repro.suite import config as config_mod
     from keras_repro.suite import results, runner
+    from keras_repro.suite import runtime as runtime_mod
 
     try:
         repros = registry.all_reproductions() if run_all else [registry.get(n) for n in dict.fromkeys(names)]
@@ -181,23 +202,30 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run):
         _fail(f"--{exc}", 2)
     try:
         overrides = config_mod.parse_overrides(settings)
+        n_devices = runtime_mod.resolve_devices(backend, devices)
         for repro in repros:  # validate everything before running anything
-            config_mod.make_config(repro.config, profile, overrides, dry_run=dry_run)
+            cfg = config_mod.make_config(repro.config, profile, overrides, dry_run=dry_run)
+            if not repro.single_device:
+                runtime_mod.check_batch(getattr(cfg, "batch_size", None), n_devices, repro.name)
         results.check_writable(out)
-    except (config_mod.ConfigError, results.ResultsError) as exc:
-        _fail(str(exc), 2 if isinstance(exc, config_mod.ConfigError) else 1)
+    except (config_mod.ConfigError, results.ResultsError, runtime_mod.DistributionError) as exc:
+        _fail(str(exc), 1 if isinstance(exc, results.ResultsError) else 2)
 
     from keras_repro.suite import interrupts
 
     # SIGTERM and SIGHUP end a run as Ctrl-C does: recorded, exit 128 + n (until this command returns)
     click.get_current_context().call_on_close(interrupts.install())
+    if jobs > 1 and len(repros) > 1:
+        _run_jobs(repros, jobs, profile=profile, backend=backend, seed=seed, settings=settings, out=out,
+                  dry_run=dry_run, devices=devices, precision=precision, n_devices=n_devices)
+        return
     rows, failed = [], []
     for repro in repros:
         click.secho(f"== {repro.name}: {repro.title} ({profile} profile, seed {seed})", bold=True, err=True)
         try:
             outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
                                               log=lambda m: click.echo(m, err=True), command=sys.argv,
-                                              dry_run=dry_run)
+                                              dry_run=dry_run, devices=devices, precision=precision)
         except KeyboardInterrupt as exc:
             click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
                        err=True)
@@ -229,6 +257,54 @@ def _recorded(exc: BaseException) -> str:
     if getattr(exc, "recorded_status", None) == "completed":
         return f"completed before the interrupt: {folder}"
     return f"marked failed, traceback in {folder / 'run.json'}"
+
+
+def _run_jobs(repros, jobs, *, profile, backend, seed, settings, out, dry_run, devices, precision, n_devices):
+    from keras_repro.suite import jobs as jobs_mod
+    from keras_repro.suite import results
+
+    child = ["--profile", profile, "--backend", backend, "--seed", str(seed), "--out", str(out),
+             "--precision", precision]
+    for setting in settings:
+        child += ["--set", setting]
+    if dry_run:
+        child.append("--dry-run")
+    if devices is not None:
+        child += ["--devices", str(devices)]
+    click.secho(f"== {len(repros)} reproductions in {jobs} worker processes ({profile} profile, seed {seed})",
+                bold=True, err=True)
+    try:
+        done = jobs_mod.run_jobs([r.name for r in repros], jobs, child, out, lambda m: click.echo(m, err=True),
+                                 devices_per_job=n_devices)
+    except KeyboardInterrupt as exc:
+        from keras_repro.suite import interrupts
+
+        click.echo(f"\n{interrupts.describe(exc)}: the running reproductions are marked failed; earlier runs "
+                   "untouched", err=True)
+        sys.exit(interrupts.exit_code(exc))
+    order = {r.name: i for i, r in enumerate(repros)}
+    rows, failed = [], []
+    for job in sorted(done, key=lambda j: order[j.name]):
+        if job.outcome != "completed":
+            failed.append(job.name)
+            continue
+        table = results.load_run(job.folder).table(results.CLAIMS_TABLE).astype(object).fillna("")
+        rows += [(job.name, _ClaimRow(**{k: str(row[k]) for k in ("claim_id", "verdict", "reason", "measured",
+                                                                  "note")})) for _, row in table.iterrows()]
+    if rows:
+        _print_verdicts(rows)
+    if failed:
+        _fail(f"{len(failed)} reproduction(s) failed: {', '.join(failed)}")
+
+
+class _ClaimRow:
+    """A claims.csv row shaped like a ClaimResult for :func:`_print_verdicts`."""
+
+    def __init__(self, claim_id, verdict, reason, measured, note):
+        self.claim_id, self.verdict, self.reason, self._measured, self.note = claim_id, verdict, reason, measured, note
+
+    def measured_text(self):
+        return self._measured
 
 
 def _print_verdicts(rows):
@@ -266,10 +342,10 @@ def compare(a: str, b: str, results_dir: Path):
         comparison = results.compare_runs(run_a, run_b)
     except results.ResultsError as exc:
         _fail(str(exc))
-    click.echo(f"A: {run_a.path}  ({run_a.info.get('profile')}, seed {run_a.info.get('seed')}, "
-               f"{run_a.info.get('backend')}, {(run_a.info.get('git_commit') or 'unknown')[:10]})")
-    click.echo(f"B: {run_b.path}  ({run_b.info.get('profile')}, seed {run_b.info.get('seed')}, "
-               f"{run_b.info.get('backend')}, {(run_b.info.get('git_commit') or 'unknown')[:10]})")
+    for letter, r in (("A", run_a), ("B", run_b)):
+        click.echo(f"{letter}: {r.path}  ({r.info.get('profile')}, seed {r.info.get('seed')}, "
+                   f"{r.info.get('backend')}, {_distribution_text(r.info)}, "
+                   f"{(r.info.get('git_commit') or 'unknown')[:10]})")
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_colwidth", 60):
         for table in comparison.tables:
             click.secho(f"\n## {table.name}" + (f"  ({table.note})" if table.note else ""), bold=True)
@@ -283,6 +359,16 @@ def compare(a: str, b: str, results_dir: Path):
     if not comparison.regressions.empty:
         _fail(f"{len(comparison.regressions)} claim(s) went from reproduced to not reproduced: "
               + ", ".join(comparison.regressions["claim_id"]))
+
+
+def _distribution_text(info: dict) -> str:
+    """'1 device, float32' / '4 devices (keras.distribution.DataParallel ...), mixed_bfloat16' from run.json."""
+    dist = info.get("distribution") or {}
+    n = int(dist.get("devices", 1) or 1)
+    where = "1 device" if n == 1 else f"{n} devices ({str(dist.get('engine', '')).split(' ')[0]})"
+    if int(dist.get("processes", 1) or 1) > 1:
+        where += f" in {dist['processes']} processes"
+    return f"{where}, {info.get('precision', 'float32')}"
 
 
 @main.command()

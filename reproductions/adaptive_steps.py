@@ -237,7 +237,7 @@ def measure_rmsprop(ctx, surface, scales, best: pd.DataFrame, paths) -> tuple[fl
 
 
 @reproduction("adaptive_steps", title="Rprop with and without minibatches; RMSprop on badly scaled features",
-              claims=CLAIMS, config=Config)
+              claims=CLAIMS, config=Config, single_device=True)
 def run(ctx):
     cfg = ctx.config
 

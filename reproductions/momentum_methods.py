@@ -369,7 +369,7 @@ def measure_ema(ctx, quad: GridSearch, gd_steps, equal: pd.DataFrame) -> None:
 
 
 @reproduction("momentum_methods", title="Momentum, Nesterov and EMA as the notes write them, vs gradient descent",
-              claims=CLAIMS, config=Config)
+              claims=CLAIMS, config=Config, single_device=True)
 def run(ctx):
     cfg = ctx.config
     quadratic, rosenbrock = surfaces.Quadratic(cfg.curvatures), surfaces.Rosenbrock()

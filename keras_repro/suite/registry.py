@@ -29,6 +29,7 @@ class Reproduction:
     config: type[ReproConfig]
     run: Callable
     module: str
+    single_device: bool = False  # steps optimisers by hand: --devices is ignored (one line says so)
 
     @property
     def claim_ids(self) -> list[str]:
@@ -44,8 +45,13 @@ class Reproduction:
 _REGISTRY: dict[str, Reproduction] = {}
 
 
-def reproduction(name: str, *, title: str, claims: Sequence[Claim], config: type[ReproConfig]):
-    """Register the decorated ``run(ctx)`` function as the reproduction ``name``."""
+def reproduction(name: str, *, title: str, claims: Sequence[Claim], config: type[ReproConfig],
+                 single_device: bool = False):
+    """Register the decorated ``run(ctx)`` function as the reproduction ``name``.
+
+    ``single_device``: the reproduction steps optimisers by hand (outside ``ctx.fit``), so it always
+    runs on one device and ``repro run --devices`` is ignored for it.
+    """
     if not claims:
         raise ValueError(f"reproduction {name!r} declares no claims")
     ids = [c.id for c in claims]
@@ -56,7 +62,7 @@ def reproduction(name: str, *, title: str, claims: Sequence[Claim], config: type
         if name in _REGISTRY and _REGISTRY[name].module != fn.__module__:
             warnings.warn(f"reproduction {name!r} registered again by {fn.__module__} "
                           f"(was {_REGISTRY[name].module}); the later one wins", stacklevel=2)
-        _REGISTRY[name] = Reproduction(name, title, tuple(claims), config, fn, fn.__module__)
+        _REGISTRY[name] = Reproduction(name, title, tuple(claims), config, fn, fn.__module__, single_device)
         return fn
 
     return decorate

@@ -42,7 +42,7 @@ class Context:
     """What a reproduction's ``run(ctx)`` works with: config, seed, output, measurements."""
 
     def __init__(self, repro: Reproduction, config: ReproConfig, profile: str, seed: int, folder: Path,
-                 log: Callable[[str], None]):
+                 log: Callable[[str], None], devices: int = 1, precision: str = "float32"):
         self.name = repro.name
         self.config = config
         self.profile = profile
@@ -56,7 +56,7 @@ class Context:
         self.inconclusive_reasons: dict[str, str] = {}
         self.tables: list[dict[str, Any]] = []
         self.artifacts: list[str] = []
-        self.runtime = Runtime(log=self.progress)
+        self.runtime = Runtime(log=self.progress, devices=devices, precision=precision)
         self._started = time.monotonic()
 
     # -- output ---------------------------------------------------------------------------------
@@ -243,8 +243,14 @@ def _publish_run_folder(parent: Path, profile: str, seed: int, info: dict[str, A
 def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int = 0,
                      overrides: dict[str, Any] | None = None, out: Path = Path("results"),
                      log: Callable[[str], None] = print, command: list[str] | None = None,
-                     dry_run: bool = False) -> RunOutcome:
+                     dry_run: bool = False, devices: int | str | None = None,
+                     precision: str = "float32") -> RunOutcome:
     """Run ``repro`` and write its run folder; see the module docstring.
+
+    ``devices``: train data-parallel over that many devices (``"all"``: every one available; see
+    :class:`~keras_repro.suite.runtime.Runtime`); reproductions marked ``single_device`` ignore it (one
+    log line says so). ``precision``: a Keras dtype policy for the run. Bad values raise
+    :class:`~keras_repro.suite.runtime.DistributionError` before any folder exists.
 
     ``dry_run``: the profile's config with the reproduction's ``DRY_RUN`` budget cuts, every epoch of
     every ``fit`` cut to a few batches, data of the real shape standing in for an absent tfds dataset, and
@@ -254,11 +260,21 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     check_seed(seed)  # bad seeds and --set values fail before any folder exists
     config = make_config(repro.config, profile, overrides, dry_run=dry_run)
     missing = _missing_data(config)
+    import keras
+
+    from keras_repro.suite.runtime import PRECISIONS, DistributionError, check_batch, resolve_devices
+
+    if precision not in PRECISIONS:
+        raise DistributionError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if repro.single_device and devices not in (None, 1, "1"):
+        log(f"{repro.name} steps optimisers by hand and runs on one device: --devices {devices} is ignored")
+        devices = None
+    n_devices = resolve_devices(keras.backend.backend(), devices)
+    check_batch(getattr(config, "batch_size", None), n_devices, repro.name)
     parent = Path(out) / repro.name
     results.check_writable(parent)
     results.sweep_stale(Path(out), run_folders=False)
     results.sweep_stale(parent)
-    import keras
 
     started = _dt.datetime.now(_dt.timezone.utc)
     info: dict[str, Any] = {
@@ -280,6 +296,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         "config": config.to_dict(),
         "claims": repro.claim_ids,
         "started": started.isoformat(timespec="seconds"),
+        "precision": precision,  # both rewritten in full when the run ends (from the runtime's facts)
+        "distribution": {"devices": n_devices},
     }
     folder, record = _publish_run_folder(parent, profile, seed, info)
     ctx = None
@@ -288,8 +306,10 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     try:
         record.start_heartbeat()
         set_global_seed(seed)
-        ctx = Context(repro, config, profile, seed, folder, log)
+        ctx = Context(repro, config, profile, seed, folder, log, devices=n_devices, precision=precision)
         with contextlib.ExitStack() as stack:
+            stack.callback(ctx.runtime.close)
+            ctx.runtime.start()
             if missing is not None and dry_run and missing[0].startswith("tfds:"):
                 from keras_repro.data.mock import mock_tfds
 

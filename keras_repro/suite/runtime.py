@@ -38,26 +38,187 @@ class ProgressLogger(keras.callbacks.Callback):
 DRY_RUN_STEPS = 2  # training (and validation) batches per epoch of every fit in a dry run
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+class DistributionError(ValueError):
+    """The requested devices or precision cannot be used here (one sentence, shown before any run folder)."""
+
+
+def available_devices(backend: str) -> list[str]:
+    """Names of the devices a data-parallel run can use on ``backend``: the accelerators, else the CPU devices.
+
+    On JAX the CPU devices are ``--xla_force_host_platform_device_count`` simulated ones; on TensorFlow
+    the logical CPU devices configured by :func:`keras_repro._env.prepare_devices`.
+    """
+    if backend == "jax":
+        import jax
+
+        accelerators = [d for d in jax.devices() if d.platform != "cpu"]
+        devices = accelerators or jax.devices("cpu")
+        return [f"{d.platform}:{d.id}" for d in devices]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    return ["cpu:0"]
+
+
+def resolve_devices(backend: str, devices: int | str | None) -> int:
+    """How many devices ``--devices`` asks for (``None``: 1; ``"all"``: every one available), checked."""
+    if devices is None:
+        return 1
+    if devices == "all":
+        return 1 if backend == "torch" else len(available_devices(backend))
+    n = int(devices)
+    if n < 1:
+        raise DistributionError(f"--devices must be a positive number or 'all'. Received: {devices!r}")
+    if n > 1 and backend == "torch":
+        raise DistributionError("--devices > 1 is not supported on the torch backend; use --backend jax or "
+                                "tensorflow for data-parallel training")
+    if n > 1:
+        have = available_devices(backend)
+        if n > len(have):
+            raise DistributionError(f"--devices {n}: only {len(have)} device(s) are available on {backend} "
+                                    f"({', '.join(have)})")
+    return n
+
+
+def check_batch(batch_size, devices: int, name: str = "") -> None:
+    """The config's ``batch_size`` is the global batch: it must divide over the devices."""
+    if devices > 1 and isinstance(batch_size, int) and batch_size % devices:
+        raise DistributionError(f"{name + ': ' if name else ''}batch_size {batch_size} (the global batch) does not "
+                                f"divide over {devices} devices; choose a multiple of {devices} with "
+                                f"--set batch_size=...")
+
+
 class Runtime:
-    """Where models are built and trained (single device for now).
+    """Where models are built and trained: one device, or data-parallel over several, at a precision.
+
+    ``devices`` > 1: on JAX ``keras.distribution.DataParallel`` (variables replicated, each batch sharded
+    along its first axis), on TensorFlow ``tf.distribute.MirroredStrategy``. The batch size a
+    reproduction passes is the global batch. JAX needs every batch to divide over the devices: ``fit``
+    leaves out the last ``(len % batch) % devices`` examples of array data (and trims each batch of a
+    pipeline to a multiple of the devices), logged once and recorded in ``facts``. Evaluation and
+    prediction outside ``fit`` run unsharded (replicated variables accept unsharded inputs).
+    ``precision`` is a Keras dtype policy, set for the run by :meth:`start` and reset by :meth:`close`.
 
     Compilation: Keras's ``jit_compile="auto"``, which compiles with XLA on JAX always and on
     TensorFlow when a GPU is present (the reproductions never turn it off); ``facts`` records what
     the first trained model resolved it to, for ``run.json``.
     """
 
-    def __init__(self, log: Callable[[str], None] = print, dry_run: bool = False):
+    def __init__(self, log: Callable[[str], None] = print, dry_run: bool = False, devices: int = 1,
+                 precision: str = "float32"):
         self.log = log
         self.dry_run = dry_run  # every fit: at most DRY_RUN_STEPS batches per epoch (and of validation)
+        self.devices = int(devices)
+        self.precision = precision
         self.facts: dict[str, object] = {}
+        self._engine = None  # DataParallel (JAX) or MirroredStrategy (TensorFlow) when devices > 1
+        self._saved_policy = None
+        self._trim_logged = False
+
+    def start(self) -> dict[str, object]:
+        """Set up the distribution and the dtype policy; return what ``run.json`` records about them."""
+        if self.precision not in PRECISIONS:
+            raise DistributionError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        backend = keras.backend.backend()
+        n = resolve_devices(backend, self.devices)
+        names = available_devices(backend)[:n] if n > 1 else []
+        distribution: dict[str, object] = {"engine": "none (one device)", "devices": 1, "processes": 1}
+        if n > 1 and backend == "jax":
+            import jax
+
+            chosen = [d for d in (jax.devices() if jax.devices()[0].platform != "cpu" else jax.devices("cpu"))][:n]
+            self._engine = keras.distribution.DataParallel(devices=chosen)
+            distribution = {"engine": "keras.distribution.DataParallel (JAX, XLA SPMD)", "devices": n,
+                            "device_names": names, "processes": jax.process_count(),
+                            "batches": "global batch sharded over the devices; fit leaves out the last "
+                                       "(examples % batch) % devices examples (arrays) or trims each batch to a "
+                                       "multiple of the devices (pipelines)"}
+        elif n > 1 and backend == "tensorflow":
+            import tensorflow as tf
+
+            self._engine = tf.distribute.MirroredStrategy(
+                devices=names, cross_device_ops=tf.distribute.ReductionToOneDevice())
+            distribution = {"engine": "tf.distribute.MirroredStrategy (ReductionToOneDevice)", "devices": n,
+                            "device_names": names, "processes": 1,
+                            "batches": "global batch split over the replicas (a last partial batch unevenly)"}
+        self.devices = n
+        self._saved_policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.precision)
+        self.facts["distribution"] = distribution
+        self.facts["precision"] = self.precision
+        return {"distribution": distribution, "precision": self.precision}
+
+    def close(self) -> None:
+        """Undo :meth:`start` (the global dtype policy)."""
+        if self._saved_policy is not None:
+            keras.config.set_dtype_policy(self._saved_policy)
+            self._saved_policy = None
+
+    @property
+    def distribution(self):
+        """The ``keras.distribution.Distribution`` (JAX) or ``tf.distribute.Strategy`` in use, else ``None``."""
+        return self._engine
 
     @contextlib.contextmanager
     def scope(self) -> Iterator[None]:
         """Build models (and compile them) inside this scope."""
-        yield
+        if self._engine is None:
+            yield
+        else:
+            with self._engine.scope():
+                yield
 
     def fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         """``model.fit`` with Keras's own output off and throttled progress lines instead."""
+        if self._engine is not None and keras.backend.backend() == "jax":
+            args, kwargs = self._divisible(args, kwargs)
+        with self.scope():
+            return self._fit(model, *args, label=label, progress=progress, **kwargs)
+
+    def _divisible(self, args, kwargs):
+        """Make every batch of ``fit`` divide over the devices (JAX shards each batch evenly)."""
+        n = self.devices
+        args = list(args)
+        batch_size = kwargs.get("batch_size") or 32
+        if batch_size % n:
+            raise DistributionError(f"a batch of {batch_size} does not divide over {n} devices (the batch size is "
+                                    f"the global batch)")
+        left_out = 0
+        if args:
+            args[0], dropped = _divisible_data(args[0], args[1] if len(args) > 1 else None, batch_size, n)
+            if dropped and len(args) > 1:
+                args[1] = args[1][: len(args[1]) - dropped]
+            if dropped and len(args) > 2:  # sample weights
+                args[2] = args[2][: len(args[2]) - dropped]
+            left_out += dropped
+        elif "x" in kwargs:
+            kwargs["x"], dropped = _divisible_data(kwargs["x"], kwargs.get("y"), batch_size, n)
+            if dropped and kwargs.get("y") is not None:
+                kwargs["y"] = kwargs["y"][: len(kwargs["y"]) - dropped]
+            left_out += dropped
+        validation = kwargs.get("validation_data")
+        if validation is not None:
+            vbatch = kwargs.get("validation_batch_size") or batch_size
+            if isinstance(validation, tuple):
+                vx, dropped = _divisible_data(validation[0], validation[1] if len(validation) > 1 else None, vbatch, n)
+                kwargs["validation_data"] = (vx, *(v[: len(v) - dropped] if dropped else v for v in validation[1:]))
+                left_out += dropped
+            else:
+                kwargs["validation_data"], _ = _divisible_data(validation, None, vbatch, n)
+        if left_out:
+            self.facts["examples_left_out_per_fit"] = max(left_out, int(self.facts.get("examples_left_out_per_fit", 0)))
+            if not self._trim_logged:
+                self._trim_logged = True
+                self.log(f"{n} devices: the last {left_out} example(s) of a fit's data are left out so that every "
+                         f"batch divides over the devices (recorded in run.json)")
+        return tuple(args), kwargs
+
+    def _fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if progress:
             callbacks.append(ProgressLogger(self.log, label))
@@ -77,6 +238,75 @@ class Runtime:
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         self.facts.setdefault("jit_compile", bool(getattr(model, "jit_compile", False)))
         return history
+
+
+def _divisible_data(data, y, batch_size: int, n: int):
+    """``(data, examples left out)`` such that each batch of ``data`` divides over ``n`` devices."""
+    import numpy as np
+
+    if isinstance(data, np.ndarray) or (hasattr(data, "shape") and hasattr(data, "__len__")
+                                        and not hasattr(data, "cardinality")):
+        size = len(data)
+        dropped = (size % batch_size) % n if size > batch_size else size % n
+        return (data[: size - dropped] if dropped else data), dropped
+    if isinstance(data, (list, tuple, dict)) and not hasattr(data, "cardinality"):
+        first = next(iter(data.values())) if isinstance(data, dict) else data[0]
+        if hasattr(first, "__len__"):
+            size = len(first)
+            dropped = (size % batch_size) % n if size > batch_size else size % n
+            if dropped:
+                cut = lambda a: a[: size - dropped]  # noqa: E731
+                data = {k: cut(v) for k, v in data.items()} if isinstance(data, dict) else type(data)(map(cut, data))
+            return data, dropped
+    if hasattr(data, "cardinality"):  # tf.data: trim each batch to a multiple of n, drop empty ones
+        import tensorflow as tf
+
+        def trim(*batch):
+            first = tf.nest.flatten(batch)[0]
+            keep = tf.shape(first)[0] // n * n
+            out = tf.nest.map_structure(lambda t: t[:keep], batch)
+            return out if len(out) > 1 else out[0]
+
+        def non_empty(*batch):
+            return tf.shape(tf.nest.flatten(batch)[0])[0] > 0
+
+        return data.map(trim).filter(non_empty), 0
+    if isinstance(data, keras.utils.PyDataset):
+        return _TrimmedPyDataset(data, n), 0
+    if hasattr(data, "__next__"):  # a Python generator of batches
+        return (_trim_batch(b, n) for b in data), 0
+    return data, 0
+
+
+def _trim_batch(batch, n: int):
+    def cut(a):
+        return a[: len(a) // n * n] if hasattr(a, "__len__") else a
+
+    if isinstance(batch, tuple):
+        return tuple(cut(a) if not isinstance(a, dict) else {k: cut(v) for k, v in a.items()} for a in batch)
+    return cut(batch)
+
+
+class _TrimmedPyDataset(keras.utils.PyDataset):
+    """A PyDataset whose every batch is cut to a multiple of ``n`` examples."""
+
+    def __init__(self, inner, n: int):
+        super().__init__(workers=getattr(inner, "workers", 1), use_multiprocessing=False,
+                         max_queue_size=getattr(inner, "max_queue_size", 10))
+        self._inner, self._n = inner, n
+
+    def __len__(self):
+        return len(self._inner)
+
+    @property
+    def num_batches(self):
+        return self._inner.num_batches
+
+    def __getitem__(self, index):
+        return _trim_batch(self._inner[index], self._n)
+
+    def on_epoch_end(self):
+        self._inner.on_epoch_end()
 
 
 def _batches(data, batch_size: int) -> float:

@@ -1,0 +1,138 @@
+"""``repro run --jobs N``: reproductions in N worker processes, one progress view, one verdict table.
+
+Each worker is a fresh ``repro run NAME ...`` process (its own Keras, its own run folder), so a
+worker that dies takes only its own run with it: its run folder is marked ``failed`` here and the
+others go on. Where GPUs exist, each worker slot is pinned to its own GPU(s) with
+``CUDA_VISIBLE_DEVICES``. Imports neither Keras nor a backend.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from keras_repro.suite import results
+
+
+def visible_gpus() -> list[str]:
+    """GPU indices this process may use: ``$CUDA_VISIBLE_DEVICES``, else ``nvidia-smi -L``, else none."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        return [g for g in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if g.strip() and g.strip() != "-1"]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(ln for ln in listing.splitlines() if ln.startswith("GPU "))]
+
+
+@dataclass
+class Job:
+    name: str
+    slot: int = -1
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    started: float = 0.0
+    before: set[str] = field(default_factory=set)
+    folder: Path | None = None
+    outcome: str = ""
+
+
+def _run_folders(out: Path, name: str) -> set[str]:
+    parent = out / name
+    return {p.name for p in parent.iterdir() if p.is_dir()} if parent.is_dir() else set()
+
+
+def run_jobs(names: list[str], jobs: int, child_args: list[str], out: Path, echo: Callable[[str], None],
+             devices_per_job: int = 1) -> list[Job]:
+    """Run ``repro run NAME *child_args`` for every name, at most ``jobs`` at a time; return the jobs.
+
+    ``child_args`` must contain ``--out OUT``; run folders are found as the new folder under
+    ``OUT/NAME`` (one worker per reproduction, so it is unambiguous).
+    """
+    gpus = visible_gpus()
+    pending = [Job(n) for n in names]
+    running: list[Job] = []
+    done: list[Job] = []
+    free = list(range(jobs))
+    total = len(pending)
+    logs = Path(tempfile.mkdtemp(prefix="repro-jobs-"))
+    try:
+        while pending or running:
+            while pending and free:
+                job = pending.pop(0)
+                job.slot = free.pop(0)
+                env = dict(os.environ)
+                if gpus:
+                    env["CUDA_VISIBLE_DEVICES"] = ",".join(
+                        gpus[(job.slot * devices_per_job + i) % len(gpus)] for i in range(devices_per_job))
+                job.before = _run_folders(out, job.name)
+                job.log_path = logs / f"{job.name}.log"
+                with open(job.log_path, "w") as log:
+                    job.process = subprocess.Popen([sys.executable, "-m", "keras_repro.cli", "run", job.name,
+                                                    *child_args], stdout=log, stderr=subprocess.STDOUT, env=env)
+                job.started = time.monotonic()
+                pinned = f", GPU {env['CUDA_VISIBLE_DEVICES']}" if gpus else ""
+                echo(f"[{len(done):>{len(str(total))}}/{total} done] started  {job.name} (worker {job.slot + 1}{pinned})")
+                running.append(job)
+            time.sleep(0.2)
+            for job in list(running):
+                code = job.process.poll()
+                if code is None:
+                    continue
+                running.remove(job)
+                free.append(job.slot)
+                free.sort()
+                _finish(job, code, out)
+                done.append(job)
+                echo(f"[{len(done):>{len(str(total))}}/{total} done] finished {job.name} in "
+                     f"{time.monotonic() - job.started:.1f} s: {job.outcome}")
+    except KeyboardInterrupt:
+        for job in running:
+            job.process.terminate()
+        for job in running:
+            try:
+                job.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                job.process.kill()
+            _finish(job, job.process.wait(), out)
+        raise
+    finally:
+        shutil.rmtree(logs, ignore_errors=True) if all(j.outcome == "completed" for j in done) else None
+    return done
+
+
+def _finish(job: Job, code: int, out: Path) -> None:
+    new = sorted(_run_folders(out, job.name) - job.before)
+    job.folder = out / job.name / new[-1] if new else None
+    status = None
+    if job.folder is not None:
+        try:
+            run = results.load_run(job.folder)
+            status = run.status
+        except results.ResultsError:
+            run = None
+        # the worker died mid-run: its run.json still says running (read back as interrupted once its
+        # process is gone); record how it ended
+        if status in (results.RUNNING, results.INTERRUPTED) or (run is None and code != 0):
+            info = run.info if run is not None else {"reproduction": job.name, "run_id": job.folder.name}
+            how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+            info.update(status=results.FAILED, error=f"worker process died ({how})",
+                        finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+            results.write_json(job.folder / results.RUN_FILE, info)
+            status = results.FAILED
+    if status == results.COMPLETED and code == 0:
+        job.outcome = "completed"
+    elif status is None:
+        tail = job.log_path.read_text(errors="replace").strip().splitlines()[-1:] if job.log_path else []
+        job.outcome = f"failed before a run folder existed (exit status {code})" + (f": {tail[0]}" if tail else "")
+    else:
+        job.outcome = f"failed (exit status {code}; see {job.folder / results.RUN_FILE})"
