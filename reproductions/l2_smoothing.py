@@ -69,7 +69,7 @@ CLAIMS = [
 def network(hidden: int, weight_decay: float) -> keras.Model:
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
     model = mlp(64, (hidden, hidden), 10, output_activation="softmax", kernel_regularizer=regularizer,
-                name=f"mlp_wd{weight_decay:g}")
+                name=f"mlp_wd{weight_decay:g}".replace(".", "p"))  # PyTorch refuses "." in layer names
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     return model
 

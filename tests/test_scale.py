@@ -140,11 +140,17 @@ def test_hand_stepped_reproductions_stay_on_one_device(tmp_path):
 BF16_SHARDS = [(["lenet"], ()), (["resnet_degradation"], ("tensorflow",)), (["alexnet", "localization"], ()),
                (["vgg_progressive"], ()), (["googlenet_inception", "resnext_cardinality"], ()),
                (["super_resolution", "segmentation"], ())]
+# Every shard runs on TensorFlow. On JAX the dry-run shards exercise the same code (policy, layers, losses,
+# the runtime's JAX path) as alexnet+localization's; vgg_progressive and googlenet+resnext there took 2–4
+# minutes each (XLA's CPU bfloat16 convolutions), so they run on TensorFlow only to keep the suite short.
+JAX_BF16_SKIPPED = (["vgg_progressive"], ["googlenet_inception", "resnext_cardinality"])
+BF16_CASES = [(shard, trained_on, backend) for shard, trained_on in BF16_SHARDS for backend in ("jax", "tensorflow")
+              if not (backend == "jax" and shard in JAX_BF16_SKIPPED)]
 
 
-@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
-@pytest.mark.parametrize(("shard", "trained_on"), BF16_SHARDS,
-                         ids=lambda v: "+".join(v) if isinstance(v, list) else ("trained-" + "-".join(v) if v else ""))
+@pytest.mark.parametrize(("shard", "trained_on", "backend"), BF16_CASES,
+                         ids=["+".join(shard) + ("-trained" if backend in trained_on or shard == ["lenet"] else "")
+                              + f"-{backend}" for shard, trained_on, backend in BF16_CASES])
 def test_mixed_bfloat16_smoke_of_the_cnn_reproductions(tmp_path, backend, shard, trained_on):
     dry = shard != ["lenet"] and backend not in trained_on
     proc = _repro("run", *shard, "--profile", "smoke", "--backend", backend, "--precision", "mixed_bfloat16",

@@ -119,6 +119,12 @@ def sweep(surface: Callable, make_optimizer: Callable[..., keras.optimizers.Opti
     rates = np.asarray(learning_rates, dtype="float32").reshape(-1, 1)
     if rates.size == 0 or not np.all(rates > 0):
         raise ValueError(f"learning_rates must be positive. Received: learning_rates={list(learning_rates)}")
+    if keras.backend.backend() == "torch":
+        # Keras's PyTorch optimizers update with torch._foreach_add_(alpha=lr), which takes a scalar rate
+        # only: one run per rate there (the same numbers, one run at a time)
+        one = np.asarray(start, dtype="float32").reshape(1, -1)
+        return np.concatenate([descend(surface, make_optimizer(learning_rate=lambda r=float(r): r), one, steps)
+                               for r in rates.ravel()], axis=1)
     column = ops.convert_to_tensor(rates)
     starts = np.tile(np.asarray(start, dtype="float32").reshape(1, -1), (len(rates), 1))
     return descend(surface, make_optimizer(learning_rate=lambda: column), starts, steps)
