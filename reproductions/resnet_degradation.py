@@ -78,6 +78,10 @@ TRAINED_LOSS = 0.1 * math.log(10)
 # the degradation the paper shows (plain-56 a few points of training error above plain-20).
 SMALLEST_DEGRADATION = 0.05
 
+# Published beside ours, not judged: CIFAR-10 test error of ResNet-20 and ResNet-56 (He et al. 2015, Table 6;
+# 164 epochs of SGD with augmentation). The full profile trains these nets on tfds:cifar10, far shorter.
+PAPER_TEST_ERROR = {"paper_cifar10_test_error_resnet_20": 0.0875, "paper_cifar10_test_error_resnet_56": 0.0697}
+
 CLAIMS = [
     Claim("C5.7", "Residual blocks output F(x) + x: deep plain nets train worse than shallow ones, residual nets do "
                   "not; global average pooling lets one ResNet take any input size (input/32 before pooling).",
@@ -198,7 +202,10 @@ def run(ctx):
                 residual_deep_minus_shallow_loss_per_seed=residual_per_seed,
                 **{f"loss_{kind}_{depth}": float(loss[kind, depth]) for kind in ("plain", "residual")
                    for depth in cfg.depths},
-                epochs=cfg.epochs, seeds=cfg.seeds)
+                epochs=cfg.epochs, seeds=cfg.seeds,
+                **{f"test_error_{kind}_{depth}": float(1 - acc) for (kind, depth), acc in
+                   summaries.groupby(["kind", "depth"])["test_accuracy"].mean().items()},
+                **PAPER_TEST_ERROR)
     residual_worse = sum(d > 0 for d in residual_per_seed)
     ctx.note("C5.7", f"Plain-{deep} ends {plain_gap:+.4g} nats from plain-{shallow} and residual-{deep} "
                      f"{residual_gap:+.4g} from residual-{shallow} (last-epoch training loss, mean of {cfg.seeds} "
