@@ -47,7 +47,7 @@ class Config(ReproConfig):
     n_val: int = setting(500, "validation digits (the rest are test digits)", ge=1)
     epochs: int = setting(20, "training epochs", ge=1)
     repeats: int = setting(10, "passes over the training set per epoch", ge=1)
-    seeds: int = setting(8, "seeds (the gap effect is judged on their paired differences)", ge=1)
+    seeds: int = setting(6, "seeds (the gap effect is judged on their paired differences)", ge=1)
     mc_examples: int = setting(10, "validation digits in the Monte-Carlo check of the inference rule", ge=1)
     mc_samples: int = setting(100_000, "training-mode draws averaged per example in that check", ge=1)
     PROFILES = {"smoke": {"epochs": 2, "repeats": 2, "seeds": 1, "mc_examples": 2, "mc_samples": 2000},

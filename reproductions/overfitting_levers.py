@@ -51,7 +51,7 @@ class Config(ReproConfig):
                                       ge=1)
     epochs: int = setting(20, "model size: training epochs", ge=1)
     repeats: int = setting(10, "model size: passes over the training set per epoch", ge=1)
-    seeds: int = setting(5, "seeds of every lever (each lever is judged on its paired differences)", ge=1)
+    seeds: int = setting(3, "seeds of every lever (each lever is judged on its paired differences)", ge=1)
     # augmentation (CNN on 16×16 images from the input pipeline)
     image_size: int = setting(16, "augmentation: side of the digits the small CNN sees, in pixels", ge=4)
     max_examples: int = setting(200, "augmentation: training images", ge=1)
