@@ -332,13 +332,17 @@ class Effect:
         x = np.asarray(values, dtype=float)
         if x.size < 2:
             return None
-        mean = float(x.mean()) * (1 if self.direction == "higher" else -1)
+        claimed = float(x.mean()) * (1 if self.direction == "higher" else -1)
         sd = float(x.std(ddof=1))
         for n in range(max(x.size, 2), MAX_SEEDS_SHOWN + 1):
             half = float(stats.t.ppf(0.5 + self.confidence / 2, n - 1)) * sd / math.sqrt(n)
-            if mean - half > 0 or mean + half < self.smallest:
+            if self._settles(claimed, half):
                 return n
         return None
+
+    def _settles(self, claimed: float, half: float) -> bool:
+        """Whether an interval ``claimed ± half`` (positive = the claimed effect) decides."""
+        return claimed - half > 0 or claimed + half < self.smallest
 
 
 @dataclass(frozen=True)
@@ -383,20 +387,9 @@ class NoWorse(Effect):
             return NOT_REPRODUCED, interval
         return UNDERPOWERED, interval
 
-    def seeds_to_decide(self, values: Sequence[float]) -> int | None:
-        import numpy as np
-        from scipy import stats
-
-        x = np.asarray(values, dtype=float)
-        if x.size < 2:
-            return None
-        deficit = float(x.mean()) * (1 if self.direction == "lower" else -1)
-        sd = float(x.std(ddof=1))
-        for n in range(max(x.size, 2), MAX_SEEDS_SHOWN + 1):
-            half = float(stats.t.ppf(0.5 + self.confidence / 2, n - 1)) * sd / math.sqrt(n)
-            if deficit + half <= self.margin or deficit - half > self.margin:
-                return n
-        return None
+    def _settles(self, claimed: float, half: float) -> bool:
+        deficit = -claimed  # positive = worse than the control
+        return deficit + half <= self.margin or deficit - half > self.margin
 
 
 def no_worse(key: str, direction: Literal["lower", "higher"], margin: float, confidence: float = 0.95,
