@@ -8,7 +8,7 @@ import pandas as pd
 from conftest import verdict
 
 from keras_repro.models import googlenet
-from keras_repro.suite.claims import NOT_REPRODUCED, REPRODUCED
+from keras_repro.suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from reproductions import googlenet_inception
 
 
@@ -27,7 +27,24 @@ def test_googlenet_costs_and_gradient_rows():
 
 
 def test_googlenet_rule():
-    good = dict(param_reduction_factor=3.6, early_grad_ratio_at_init=1.04, early_grad_ratio_trained=2.1)
+    good = dict(param_reduction_factor=3.6, early_grad_ratio_at_init=1.04, early_grad_ratio_trained=2.1,
+                log_stem_progress_ratio_per_seed=[0.40, 0.45, 0.50], control_main_loss_max=0.3)
     assert verdict(googlenet_inception, good) == REPRODUCED
     assert verdict(googlenet_inception, {**good, "param_reduction_factor": 1.9}) == NOT_REPRODUCED
     assert verdict(googlenet_inception, {**good, "early_grad_ratio_at_init": 1.0}) == NOT_REPRODUCED
+    # the stem-progress effect decides even when the near-automatic gradient ratios hold
+    assert verdict(googlenet_inception, {**good, "log_stem_progress_ratio_per_seed": [-0.1, -0.05, 0.0]}) \
+        == NOT_REPRODUCED  # interval below log 1.1: ruled out
+    assert verdict(googlenet_inception, {**good, "log_stem_progress_ratio_per_seed": [-0.3, 0.1, 0.6]}) \
+        == INCONCLUSIVE  # straddles both 0 and log 1.1: underpowered
+    # a control that never left chance has no training progress to compare: inconclusive, whatever the effect
+    from keras_repro.suite.claims import evaluate
+    stalled = evaluate(googlenet_inception.CLAIMS[0], {**good, "control_main_loss_max": 2.29}, profile="default")
+    assert (stalled.verdict, stalled.reason) == (INCONCLUSIVE, "precondition unmet")
+
+
+def test_stem_progress_is_the_distance_from_the_initial_weights():
+    initial = [np.zeros((2, 2)), np.ones(3)]
+    assert googlenet_inception.stem_progress(initial, initial) == 0.0
+    moved = [np.full((2, 2), 1.0), np.ones(3) * 2]  # 4 entries moved by 1, 3 by 1
+    assert np.isclose(googlenet_inception.stem_progress(initial, moved), np.sqrt(7))
