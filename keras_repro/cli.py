@@ -162,7 +162,16 @@ def show(name: str, results_dir: Path):
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run the reproductions in this many worker processes at once (each pinned to its own GPU(s) "
               "where GPUs exist), with one progress view and one verdict table.")
-def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs):
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train as one data-parallel job of this many processes (e.g. one per machine; JAX only): start "
+              "the same command in each with its own --process-id and the same --coordinator. Process 0 writes "
+              "the results.")
+@click.option("--process-id", type=click.IntRange(min=0), default=0, show_default=True,
+              help="This process's index in the job (0: the coordinator, which writes the results).")
+@click.option("--coordinator", default=None, metavar="HOST:PORT",
+              help="Address of process 0 that every process of the job connects to, e.g. 10.0.0.1:8476.")
+def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs, processes,
+        process_id, coordinator):
     """Run reproductions and print a verdict per claim.
 
     \b
@@ -172,6 +181,7 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
       repro run vgg_progressive --set dataset=tfds:cifar10 --profile full --backend jax
       repro run --all --profile full --dry-run
       repro run lenet --devices 4 --backend jax --precision mixed_bfloat16
+      repro run lenet --backend jax --processes 2 --process-id 0 --coordinator 10.0.0.1:8476
     """
     try:
         backend = _env.select_backend(backend)
@@ -183,8 +193,32 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
         _fail(f"--devices must be a positive number or 'all'. Received: {devices!r}", 2)
     if devices is not None and devices != "all" and int(devices) > 1 and backend == "torch":
         _fail("--devices > 1 is not supported on the torch backend; use --backend jax or tensorflow", 2)
+    if processes > 1 and jobs > 1:
+        _fail("--processes (one job over several processes) and --jobs (several runs at once) do not combine", 2)
+    from keras_repro.suite import processes as processes_mod  # no Keras import
+
+    try:
+        processes_mod.check(backend, processes, process_id, coordinator, devices)
+    except processes_mod.ProcessesError as exc:
+        _fail(str(exc), 2)
     _env.prepare_devices(backend, devices)  # simulated JAX CPU devices: before JAX is imported
     keras = _env.import_keras_quietly()
+    if processes > 1:
+        click.echo(f"process {process_id} of {processes}: joining the job at {coordinator} ...", err=True)
+        try:
+            processes_mod.join(coordinator, processes, process_id)
+        except processes_mod.ProcessesError as exc:
+            _fail(f"could not join the job: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the engine's own message, on one line
+            _fail(f"process {process_id} could not join the job at {coordinator}: {str(exc).splitlines()[0]}")
+        if process_id > 0:  # the results are process 0's; this one trains its part and keeps nothing
+            import shutil
+            import tempfile
+
+            out = Path(tempfile.mkdtemp(prefix=f"repro-process-{process_id}-"))
+            click.get_current_context().call_on_close(lambda: shutil.rmtree(out, ignore_errors=True))
+            click.echo(f"process {process_id}: trains its part of every batch; process 0 writes the results",
+                       err=True)
     if keras.backend.backend() == "tensorflow":
         _env.split_tensorflow_cpu(devices)  # logical CPU devices: before TensorFlow runs anything
     registry = _registry()

@@ -119,6 +119,7 @@ class Runtime:
         self._engine = None  # DataParallel (JAX) or MirroredStrategy (TensorFlow) when devices > 1
         self._saved_policy = None
         self._trim_logged = False
+        self._process = (1, 0)  # (processes, this process's index) of a multi-process job
 
     def start(self) -> dict[str, object]:
         """Set up the distribution and the dtype policy; return what ``run.json`` records about them."""
@@ -128,7 +129,24 @@ class Runtime:
         n = resolve_devices(backend, self.devices)
         names = available_devices(backend)[:n] if n > 1 else []
         distribution: dict[str, object] = {"engine": "none (one device)", "devices": 1, "processes": 1}
-        if n > 1 and backend == "jax":
+        from keras_repro.suite.processes import group as process_group
+
+        group = process_group()
+        if group is not None:
+            import jax
+
+            n = len(jax.devices())
+            self._engine = keras.distribution.DataParallel(devices=jax.devices())
+            self._engine.auto_shard_dataset = False  # each process feeds its own part: see fit
+            self._process = (int(group["processes"]), int(group["process_id"]))
+            names = [f"{d.platform}:{d.id} (process {d.process_index})" for d in jax.devices()]
+            distribution = {"engine": "keras.distribution.DataParallel (JAX, XLA SPMD, multi-process)",
+                            "devices": n, "device_names": names, "processes": jax.process_count(),
+                            "process_id": jax.process_index(), "coordinator": group["coordinator"],
+                            "batches": "global batch; each process feeds its 1/processes of it: array data strided "
+                                       "by process (process i holds examples i, i + K, ...), pipeline batches "
+                                       "strided the same way"}
+        elif n > 1 and backend == "jax":
             import jax
 
             chosen = [d for d in (jax.devices() if jax.devices()[0].platform != "cpu" else jax.devices("cpu"))][:n]
@@ -176,9 +194,36 @@ class Runtime:
     def fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         """``model.fit`` with Keras's own output off and throttled progress lines instead."""
         if self._engine is not None and keras.backend.backend() == "jax":
-            args, kwargs = self._divisible(args, kwargs)
+            args, kwargs = self._divisible(args, kwargs)  # global batches divide over every device of the job
+        if self._process[0] > 1:
+            args, kwargs = self._process_part(args, kwargs)
         with self.scope():
             return self._fit(model, *args, label=label, progress=progress, **kwargs)
+
+    def _process_part(self, args, kwargs):
+        """This process's part of a fit's data in a job of several processes, and the per-process batch.
+
+        The config's batch size stays the global batch: each of the K processes feeds every K-th example
+        (arrays: examples i, i + K, ...; pipelines: the same stride within each batch), batch / K at a time.
+        """
+        k, i = self._process
+        batch_size = kwargs.get("batch_size") or 32
+        validation = kwargs.get("validation_data")
+        if validation is not None:
+            kwargs["validation_data"] = _stride(validation, k, i)
+            first = validation[0] if isinstance(validation, tuple) else validation
+            if not hasattr(first, "cardinality"):
+                kwargs["validation_batch_size"] = (kwargs.get("validation_batch_size") or batch_size) // k
+        args = list(args)
+        if args:
+            args = [_stride(a, k, i) for a in args]
+        for key in ("x", "y", "sample_weight"):
+            if key in kwargs:
+                kwargs[key] = _stride(kwargs[key], k, i)
+        first = args[0] if args else kwargs.get("x")
+        if not hasattr(first, "cardinality"):  # arrays: Keras batches them, batch / K per process
+            kwargs["batch_size"] = batch_size // k
+        return tuple(args), kwargs
 
     def _divisible(self, args, kwargs):
         """Make every batch of ``fit`` divide over the devices (JAX shards each batch evenly)."""
@@ -238,6 +283,28 @@ class Runtime:
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         self.facts.setdefault("jit_compile", bool(getattr(model, "jit_compile", False)))
         return history
+
+
+def _stride(data, k: int, i: int):
+    """Every ``k``-th example of ``data`` from the ``i``-th (arrays, tuples/dicts of arrays, tf.data batches)."""
+    if data is None:
+        return None
+    if hasattr(data, "cardinality"):  # a tf.data pipeline of global batches
+        import tensorflow as tf
+
+        def part(*batch):
+            out = tf.nest.map_structure(lambda t: t[i::k], batch)
+            return out if len(out) > 1 else out[0]
+
+        return data.map(part)
+    if isinstance(data, dict):
+        return {key: _stride(v, k, i) for key, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(_stride(v, k, i) for v in data)
+    if hasattr(data, "shape") and hasattr(data, "__getitem__"):
+        return data[i::k]
+    raise DistributionError(f"a job of several processes trains on arrays or tf.data pipelines; got "
+                            f"{type(data).__name__}")
 
 
 def _divisible_data(data, y, batch_size: int, n: int):
