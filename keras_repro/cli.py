@@ -431,7 +431,7 @@ def compare(a: str, b: str, results_dir: Path, tolerance: float, full: bool):
 
 def _side_by_side_lines(frame, keys, width: int) -> list[str]:
     """A compared table as a wrapped table when it fits the width, else one record per row: its keys, then
-    ``column: A → B (B - A = d)`` per column."""
+    ``column: A → B (B - A = d)`` per column that differs in that row."""
     from keras_repro.suite import text
 
     rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
@@ -445,6 +445,8 @@ def _side_by_side_lines(frame, keys, width: int) -> list[str]:
         cell = dict(zip(columns, row))
         lines += text.wrap("  ".join(f"{k}={cell[k]}" for k in keys if k in cell) or "(row)", width, "", "    ")
         for col in compared:
+            if cell[col + "_a"] == cell[col + "_b"]:  # differs in another row only
+                continue
             diff = cell.get(f"{col}_diff", "")
             lines += text.wrap(f"{col}: {cell[col + '_a'] or '(empty)'} → {cell[col + '_b'] or '(empty)'}"
                                + (f" (B - A = {diff})" if diff else ""), width, "    ", "      ")
