@@ -36,6 +36,36 @@ def _registry():
     return registry
 
 
+class _Catalog:
+    """The registry as the reading commands (list, show, report) use it: metadata only, so neither Keras nor
+    a backend is imported (see ``keras_repro.suite.registry``)."""
+
+    def __init__(self):
+        from keras_repro.suite import registry
+
+        self._registry = registry
+        self.UnknownReproduction = registry.UnknownReproduction
+
+    def _warn(self):
+        for module, error in self._registry.broken_modules_known().items():
+            click.echo(f"warning: reproduction module {module} failed to import: {error}", err=True)
+
+    def all_reproductions(self):
+        found = self._registry.all_reproductions(metadata_only=True)
+        self._warn()
+        return found
+
+    def get(self, name: str):
+        try:
+            return self._registry.get(name, metadata_only=True)
+        finally:
+            self._warn()
+
+
+def _catalog() -> _Catalog:
+    return _Catalog()
+
+
 def _fail(message: str, code: int = 1):
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -62,7 +92,7 @@ def main():
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (name, title, claims, module).")
 def list_cmd(as_json: bool):
     """List every reproduction with its title and claim IDs."""
-    registry = _registry()
+    registry = _catalog()
     repros = registry.all_reproductions()
     if as_json:
         click.echo(json.dumps([{"name": r.name, "title": r.title, "claims": r.claim_ids, "module": r.module}
@@ -79,39 +109,44 @@ def list_cmd(as_json: bool):
               help="Where to look for earlier runs.")
 def show(name: str, results_dir: Path):
     """Show a reproduction's claims (statement and rule), its config, and the latest verdicts."""
-    registry = _registry()
+    registry = _catalog()
     from keras_repro.suite import config as config_mod
-    from keras_repro.suite import results
+    from keras_repro.suite import results, text
 
     try:
         repro = registry.get(name)
     except registry.UnknownReproduction as exc:
         _fail(str(exc), 2)
-    click.secho(f"{repro.name}: {repro.title}", bold=True)
+    width = text.terminal_width()
+
+    def say(line: str, indent: str = "", hang: str = "") -> None:  # wrapped, words never cut
+        click.echo("\n".join(text.wrap(text.plain_rest(line), width, indent, indent + hang)))
+
+    click.secho("\n".join(text.wrap(f"{repro.name}: {repro.title}", width, "", "  ")), bold=True)
     if repro.description:
-        click.echo("\n" + repro.description + "\n")
+        click.echo("\n" + "\n".join(text.paragraphs(repro.description, width)) + "\n")
     for claim in repro.claims:
         click.secho(f"{claim.id}", bold=True, nl=False)
-        click.echo(f"  {claim.statement}")
-        click.echo(f"      rule: {claim.rule.describe()}")
+        click.echo("\n".join(text.wrap(claim.statement, width, " " * (len(claim.id) + 2), "      "))[len(claim.id):])
+        say(f"rule: {claim.rule.describe()}", "      ", "  ")
         for pre in claim.preconditions:
-            click.echo(f"      precondition: {pre.describe()}")
+            say(f"precondition: {pre.describe()}", "      ", "  ")
         for effect in claim.effects:
-            click.echo(f"      effect: {effect.describe()}")
+            say(f"effect: {effect.describe()}", "      ", "  ")
         if claim.erratum:
-            click.echo("      a failed rule is an erratum in the notes")
+            say("a failed rule is an erratum in the notes", "      ")
         if claim.note:
-            click.echo(f"      note: {claim.note}")
+            click.echo("\n".join(text.paragraphs(f"note: {claim.note}", width, "      ")))
     if repro.single_device:
-        click.echo("\ndevices: one (steps optimisers by hand; repro run --devices is ignored for it)")
+        say("\ndevices: one (steps optimisers by hand; repro run --devices is ignored for it)")
     click.echo("\nconfig (default profile; change with --set key=value):")
     for field in config_mod.describe_fields(repro.config):
         changes = ", ".join(f"{p}={repro.config.PROFILES[p][field.name]!r}" for p in ("smoke", "full")
                             if field.name in repro.config.PROFILES.get(p, {}))
         kind = field.type + (f", {field.accepts}" if field.accepts else "")
-        click.echo(f"  {field.name} ({kind}) = {field.default!r}" + (f"   [{changes}]" if changes else ""))
+        say(f"{field.name} ({kind}) = {field.default!r}" + (f"   [{changes}]" if changes else ""), "  ", "    ")
         if field.help:
-            click.echo(f"      {field.help}")
+            say(field.help, "      ")
     runs, problems = results.list_runs(results_dir, repro.name)
     for problem in problems:
         click.echo(f"warning: skipped a run folder: {problem}", err=True)
@@ -122,9 +157,10 @@ def show(name: str, results_dir: Path):
         click.echo(f"\nno completed run under {results_dir / repro.name} yet: repro run {repro.name}")
         return
     latest = done[-1]
-    click.echo(f"\nlatest verdicts ({latest.path}, profile {latest.info.get('profile')}, "
-               f"seed {latest.info.get('seed')}, {latest.info.get('backend')}, commit "
-               f"{(latest.info.get('git_commit') or 'unknown')[:10]}):")
+    click.echo("")
+    say(f"latest verdicts ({latest.path}, profile {latest.info.get('profile')}, "
+        f"seed {latest.info.get('seed')}, {latest.info.get('backend')}, commit "
+        f"{(latest.info.get('git_commit') or 'unknown')[:10]}):", "", "  ")
     try:
         results.check_tables(latest)
         table = latest.table(results.CLAIMS_TABLE)
@@ -132,9 +168,9 @@ def show(name: str, results_dir: Path):
         _fail(str(exc))
     for row in table.astype(object).fillna("").itertuples(index=False):
         reason = f" ({row.reason})" if getattr(row, "reason", "") else ""
-        click.echo(f"  {row.claim_id:<6} {row.verdict}{reason}: {row.measured}")
+        say(f"{row.claim_id:<6} {row.verdict}{reason}: {row.measured}", "  ", "       ")
         if row.note:
-            click.echo(f"         {row.note}")
+            click.echo("\n".join(text.paragraphs(row.note, width, "         ")))
 
 
 @main.command()
@@ -342,19 +378,24 @@ class _ClaimRow:
 
 
 def _print_verdicts(rows):
-    colours = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
-    click.echo("")
-    name_w = max(len(n) for n, _ in rows)
+    """The verdict table: reproduction, claim, verdict, reason and why (the note's first sentence, else the
+    measurements), wrapped to the terminal (never cut)."""
+    from keras_repro.suite import text
     from keras_repro.suite.claims import first_sentence
 
-    click.echo(f"{'reproduction':<{name_w}}  claim   {'verdict':<15} {'reason':<20} why (first sentence of the note, "
-               "else the measurements)")
-    for name, c in rows:
-        why = first_sentence(c.note) or c.measured_text()
-        if len(why) > 110:
-            why = why[:107] + "..."
-        click.echo(f"{name:<{name_w}}  {c.claim_id:<7} " + click.style(f"{c.verdict:<15}", fg=colours.get(c.verdict))
-                   + f" {c.reason:<20} {why}")
+    colours = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
+    body = [[name, c.claim_id, c.verdict, c.reason, first_sentence(c.note) or c.measured_text()] for name, c in rows]
+
+    def style(column: int, piece: str) -> str:
+        verdict = piece.strip()
+        if column == 2 and verdict:
+            colour = colours.get(verdict) or next((v for k, v in colours.items() if verdict in k.split()), None)
+            return click.style(piece, fg=colour)
+        return piece
+
+    click.echo("")
+    click.echo("\n".join(text.table(["reproduction", "claim", "verdict", "reason",
+                                     "why"], body, style=style)))
 
 
 @main.command()
@@ -362,37 +403,103 @@ def _print_verdicts(rows):
 @click.argument("b")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Where NAME@latest and NAME@<run_id> are looked up.")
-def compare(a: str, b: str, results_dir: Path):
-    """Compare two runs table by table: A and B are run folders, NAME@latest or NAME@<run_id>.
+@click.option("--tolerance", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              help="Numbers A and B count as the same when |B - A| <= TOLERANCE x (1 + max(|A|, |B|)): "
+              "absolute near zero, relative for large values. 0: only identical numbers.")
+@click.option("--full", is_flag=True, help="Print every table in full, side by side (A, B, B - A), not only "
+              "what differs.")
+def compare(a: str, b: str, results_dir: Path, tolerance: float, full: bool):
+    """Compare two runs: A and B are run folders, NAME@latest or NAME@<run_id>.
+
+    First a summary (verdict changes with their reasons, measured values that moved beyond the tolerance,
+    how many tables are identical), then, per table, only the rows and columns that differ (with the key
+    columns that identify a row), wrapped to the terminal.
 
     Exits with status 1 when a claim went from reproduced (A) to not reproduced (B), so it can gate CI.
     """
-    import pandas as pd
+    from keras_repro.suite import results, text
 
-    from keras_repro.suite import results
-
+    width = text.terminal_width()
     try:
         run_a, run_b = results.resolve_run(a, results_dir), results.resolve_run(b, results_dir)
         comparison = results.compare_runs(run_a, run_b)
     except results.ResultsError as exc:
         _fail(str(exc))
     for letter, r in (("A", run_a), ("B", run_b)):
-        click.echo(f"{letter}: {r.path}  ({r.info.get('profile')}, seed {r.info.get('seed')}, "
-                   f"{r.info.get('backend')}, {_distribution_text(r.info)}, "
-                   f"{(r.info.get('git_commit') or 'unknown')[:10]})")
-    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_colwidth", 60):
-        for table in comparison.tables:
-            click.secho(f"\n## {table.name}" + (f"  ({table.note})" if table.note else ""), bold=True)
-            if not table.frame.empty:
-                click.echo(table.frame.to_string(index=False))
-    click.secho("\n## verdict changes", bold=True)
-    if comparison.verdict_changes.empty:
-        click.echo("none")
+        _echo_wrapped(f"{letter}: {r.path}  ({r.info.get('profile')}, seed {r.info.get('seed')}, "
+                      f"{r.info.get('backend')}, {_distribution_text(r.info)}, "
+                      f"{(r.info.get('git_commit') or 'unknown')[:10]})", width, "   ")
+    changes = comparison.verdict_changes
+    click.echo("")
+    if changes.empty:
+        click.echo("verdict changes: none")
     else:
-        click.echo(comparison.verdict_changes.to_string(index=False))
+        click.secho(f"verdict changes ({len(changes)}):", bold=True)
+        for row in changes.astype(object).fillna("").itertuples(index=False):
+            reasons = f" ({row.reason_a or '-'} → {row.reason_b or '-'})" if (row.reason_a or row.reason_b) else ""
+            _echo_wrapped(f"  {row.claim_id}: {row.verdict_a or 'absent'} → {row.verdict_b or 'absent'}{reasons}",
+                          width, "      ")
+    moved = comparison.measured_changes(tolerance)
+    if not moved:
+        click.echo(f"measured values beyond the tolerance ({tolerance:g}): none")
+    else:
+        click.secho(f"measured values beyond the tolerance ({tolerance:g}) in {len(moved)} claim(s):", bold=True)
+        for claim_id, values in moved:
+            _echo_wrapped(f"  {claim_id}: " + "; ".join(f"{k} {va} → {vb}" for k, va, vb in values), width, "      ")
+    differing = [t for t in comparison.tables if not t.identical(tolerance)]
+    total = len(comparison.tables)
+    click.echo(f"tables identical: {total - len(differing)} of {total}"
+               + (f" (differ: {', '.join(t.name for t in differing)})" if differing else ""))
+    for table in comparison.tables if full else differing:
+        frame, n_rows = (table.frame, len(table.frame)) if full else table.differing(tolerance)
+        heading = f"## {table.name}"
+        if not table.frame.empty and not full:
+            heading += f"  ({n_rows} of {len(table.frame)} rows differ)"
+        click.secho("\n" + heading + (f"  [{table.note}]" if table.note else ""), bold=True)
+        if not frame.empty:
+            click.echo("\n".join(_side_by_side_lines(frame, table.keys, width)))
     if not comparison.regressions.empty:
         _fail(f"{len(comparison.regressions)} claim(s) went from reproduced to not reproduced: "
               + ", ".join(comparison.regressions["claim_id"]))
+
+
+def _side_by_side_lines(frame, keys, width: int) -> list[str]:
+    """A compared table as a wrapped table when it fits the width, else one record per row: its keys, then
+    ``column: A → B (B - A = d)`` per column that differs in that row."""
+    from keras_repro.suite import text
+
+    rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+    lines = text.table(list(frame.columns), rows, width)
+    if max(len(line) for line in lines) <= width:
+        return lines
+    lines = []
+    columns = list(frame.columns)
+    compared = [c[:-2] for c in columns if c.endswith("_a") and f"{c[:-2]}_b" in columns]
+    for row in rows:
+        cell = dict(zip(columns, row))
+        lines += text.wrap("  ".join(f"{k}={cell[k]}" for k in keys if k in cell) or "(row)", width, "", "    ")
+        for col in compared:
+            if cell[col + "_a"] == cell[col + "_b"]:  # differs in another row only
+                continue
+            diff = cell.get(f"{col}_diff", "")
+            lines += text.wrap(f"{col}: {cell[col + '_a'] or '(empty)'} → {cell[col + '_b'] or '(empty)'}"
+                               + (f" (B - A = {diff})" if diff else ""), width, "    ", "      ")
+    return lines
+
+
+def _cell(value) -> str:
+    """A table cell as text: numbers to 6 significant digits, missing values empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return format(value, ".6g")
+    return str(value)
+
+
+def _echo_wrapped(line: str, width: int, subsequent: str = "  ") -> None:
+    from keras_repro.suite import text
+
+    click.echo("\n".join(text.wrap(line, width, "", subsequent)))
 
 
 def _distribution_text(info: dict) -> str:
@@ -406,15 +513,16 @@ def _distribution_text(info: dict) -> str:
 
 
 @main.command()
-@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="The results folder to read (the one `repro run --out` wrote).")
 @click.option("--profile", type=click.Choice(["smoke", "default", "full"]), default=None,
               help="Only runs of this profile (default: the latest completed run of any profile).")
 @click.option("--write", "write_to", type=click.Path(path_type=Path), default=None,
               help="Also write the summary as a Markdown file (e.g. results/SUMMARY.md).")
 def report(results_dir: Path, profile: str | None, write_to: Path | None):
-    """Summarise the latest verdict of every claim across all reproductions."""
-    registry = _registry()
-    from keras_repro.suite import results
+    """Summarise the latest verdict of every claim across all reproductions, in claim-ID order."""
+    registry = _catalog()
+    from keras_repro.suite import results, text
 
     names = [r.name for r in registry.all_reproductions()]
     table, problems = results.summary(results_dir, names, profile)
@@ -423,18 +531,27 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     if table.empty:
-        _fail(f"no completed runs under {results_dir}" + (f" ({len(problems)} damaged)" if problems else ""))
+        where = results_dir.resolve()
+        what = "no results folder" if not where.is_dir() else "no completed runs" + (
+            f" of the {profile} profile" if profile else "") + " in"
+        _fail(f"{what} {where}" + (f" ({len(problems)} damaged)" if problems else "")
+              + "; point at one with --results-dir PATH, or run `repro run NAME` to make one")
     counts = table["verdict"].value_counts()
     line = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("reproduced", "not reproduced", "inconclusive"))
-    click.echo(f"{len(table)} claims from {table['reproduction'].nunique()} reproductions: {line}")
-    shown = table[["claim_id", "reproduction", "verdict", "reason", "why"]].copy()
-    shown["why"] = shown["why"].str.slice(0, 70)
-    click.echo(shown.to_string(index=False))
+    click.echo("\n".join(text.wrap(f"{len(table)} claims from {table['reproduction'].nunique()} reproductions: "
+                                   f"{line}", text.terminal_width(), "", "  ")))
+    shown = table.astype(object).fillna("")
+    rows = [[r.claim_id, r.verdict, r.reason, r.measured, r.why, f"{r.run} ({r.date})" if r.date else r.run,
+             r.backend, r.profile] for r in shown.itertuples(index=False)]
+    click.echo("\n".join(text.table_or_records(
+        ["claim", "verdict", "reason", "measured", "why", "run", "backend", "profile"], rows, together=3)))
     if write_to is not None:
+        columns = ["claim_id", "reproduction", "verdict", "reason", "measured", "rule", "rule_outcome", "why",
+                   "run", "date", "backend", "profile", "seconds", "commit"]
         md = ("# Verdicts of the latest runs\n\n"
               "Generated by `repro report --write` from the run folders under "
               f"`{results_dir}/` (each run folder's `run.json` holds its provenance).\n\n"
-              f"{line}.\n\n" + results.to_markdown(table))
+              f"{line}.\n\n" + results.to_markdown(table[[c for c in columns if c in table.columns]]))
         try:
             results.atomic_write_text(write_to, md)
         except OSError as exc:

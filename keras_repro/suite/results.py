@@ -22,6 +22,7 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -35,6 +36,7 @@ import pandas as pd
 
 from keras_repro.suite import schemas
 from keras_repro.suite.claims import first_sentence
+from keras_repro.suite.text import natural_key
 
 RUN_FILE = "run.json"
 CLAIMS_TABLE = "claims"
@@ -420,11 +422,88 @@ def resolve_run(spec: str, results_dir: Path) -> Run:
     return load_run(Path(spec))
 
 
+DEFAULT_TOLERANCE = 1e-6
+
+
+def numbers_close(a: float, b: float, tolerance: float = DEFAULT_TOLERANCE) -> bool:
+    """Whether two numbers count as the same: ``|b - a| <= tolerance * (1 + max(|a|, |b|))``.
+
+    The tolerance is absolute near zero and relative for large values (``numpy.isclose`` with
+    ``rtol = atol = tolerance``); NaN equals NaN, infinities equal themselves.
+    """
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return True
+    if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
+        return False
+    return abs(b - a) <= tolerance * (1 + max(abs(a), abs(b)))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def parse_measured(text: Any) -> dict[str, str]:
+    """A claims.csv ``measured`` cell (``key=value; key=value``) as a dict of texts."""
+    items = {}
+    for item in str(text or "").split("; "):
+        key, sep, value = item.partition("=")
+        if sep:
+            items[key.strip()] = value.strip()
+    return items
+
+
+def cells_equal(a: Any, b: Any, tolerance: float = DEFAULT_TOLERANCE) -> bool:
+    """Whether two table cells count as the same: numbers within ``tolerance`` (see :func:`numbers_close`),
+    ``key=value; ...`` texts key by key, other texts exactly; two empty cells are equal."""
+    if _missing(a) or _missing(b) or a == "" or b == "":
+        return (_missing(a) or a == "") and (_missing(b) or b == "")
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None:
+        return numbers_close(x, y, tolerance)
+    if str(a) == str(b):
+        return True
+    ma, mb = parse_measured(a), parse_measured(b)
+    if ma and mb and set(ma) == set(mb) and len(ma) == str(a).count("=") == str(b).count("="):
+        return all(cells_equal(ma[k], mb[k], tolerance) for k in ma)
+    return False
+
+
 @dataclass
 class TableComparison:
+    """One table of two runs side by side: the keys, then ``COL_a``, ``COL_b`` (and ``COL_diff`` = B - A for
+    numbers) for every column both runs have."""
+
     name: str
     frame: pd.DataFrame
     note: str = ""
+    keys: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()  # the compared columns (without suffix)
+
+    def differing(self, tolerance: float = DEFAULT_TOLERANCE) -> tuple[pd.DataFrame, int]:
+        """The rows where some column differs beyond ``tolerance``, with the keys and only the columns that
+        differ in them; and the number of those rows."""
+        if self.frame.empty:
+            return self.frame, 0
+        changed = {col: [not cells_equal(x, y, tolerance)
+                         for x, y in zip(self.frame[f"{col}_a"], self.frame[f"{col}_b"])] for col in self.columns}
+        rows = [any(flags[i] for flags in changed.values()) for i in range(len(self.frame))]
+        cols = [c for c in self.columns if any(f and r for f, r in zip(changed[c], rows))]
+        shown = list(self.keys)
+        for col in cols:
+            shown += [name for name in (f"{col}_a", f"{col}_b", f"{col}_diff") if name in self.frame.columns]
+        return self.frame.loc[rows, shown].reset_index(drop=True), sum(rows)
+
+    def identical(self, tolerance: float = DEFAULT_TOLERANCE) -> bool:
+        return not self.note and self.differing(tolerance)[1] == 0
 
 
 @dataclass
@@ -433,6 +512,7 @@ class Comparison:
     b: Run
     tables: list[TableComparison]
     verdict_changes: pd.DataFrame
+    measured: pd.DataFrame = None  # claim_id, measured_a, measured_b
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -440,8 +520,20 @@ class Comparison:
         ch = self.verdict_changes
         return ch[(ch["verdict_a"] == "reproduced") & (ch["verdict_b"] == "not reproduced")]
 
+    def measured_changes(self, tolerance: float = DEFAULT_TOLERANCE) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        """Per claim, the measured values that moved beyond ``tolerance``: ``(claim_id, [(key, a, b), ...])``
+        (a value recorded by one run only shows as ``absent`` on the other side)."""
+        out = []
+        for row in self.measured.itertuples(index=False):
+            ma, mb = parse_measured(row.measured_a), parse_measured(row.measured_b)
+            moved = [(k, ma.get(k, "absent"), mb.get(k, "absent")) for k in [*ma, *(k for k in mb if k not in ma)]
+                     if k not in ma or k not in mb or not cells_equal(ma[k], mb[k], tolerance)]
+            if moved:
+                out.append((row.claim_id, moved))
+        return out
 
-def _side_by_side(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, str]:
+
+def _side_by_side(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, str, list, list]:
     keys = [k for k in keys if k in a.columns and k in b.columns]
     note = ""
     if keys:
@@ -456,21 +548,27 @@ def _side_by_side(a: pd.DataFrame, b: pd.DataFrame, keys: Sequence[str]) -> tupl
         if len(a) != len(b):
             note = f"no key columns; compared the first {n} rows by position (A has {len(a)}, B has {len(b)})"
         merged = a.iloc[:n].reset_index(drop=True).join(b.iloc[:n].reset_index(drop=True), lsuffix="_a", rsuffix="_b")
+        position = "row" if "row" not in a.columns else "#row"  # so a row can be identified
+        merged.insert(0, position, range(1, n + 1))
+        keys = [position]
     columns = list(keys)
+    compared = []
     for col in a.columns:
         if col in keys or col not in b.columns:
             continue
         ca, cb = f"{col}_a", f"{col}_b"
         columns += [ca, cb]
+        compared.append(col)
         if pd.api.types.is_numeric_dtype(merged[ca]) and pd.api.types.is_numeric_dtype(merged[cb]) \
                 and not pd.api.types.is_bool_dtype(merged[ca]):
             merged[f"{col}_diff"] = merged[cb] - merged[ca]
             columns.append(f"{col}_diff")
-    return merged[columns], note
+    return merged[columns], note, keys, compared
 
 
 def compare_runs(a: Run, b: Run) -> Comparison:
-    """Side-by-side tables and verdict changes of two completed runs (each table checked first)."""
+    """Side-by-side tables, verdict changes (with their reasons) and measured values of two completed runs
+    (each table checked first)."""
     a.require_results()
     b.require_results()
     if a.name != b.name:
@@ -480,16 +578,21 @@ def compare_runs(a: Run, b: Run) -> Comparison:
         if name not in b.table_names():
             tables.append(TableComparison(name, pd.DataFrame(), "only in A"))
             continue
-        frame, note = _side_by_side(a.table(name), b.table(name), a.table_keys(name))
-        tables.append(TableComparison(name, frame, note))
+        frame, note, keys, compared = _side_by_side(a.table(name), b.table(name), a.table_keys(name))
+        tables.append(TableComparison(name, frame, note, tuple(keys), tuple(compared)))
     for name in b.table_names():
         if name not in a.table_names():
             tables.append(TableComparison(name, pd.DataFrame(), "only in B"))
     ca, cb = a.table(CLAIMS_TABLE), b.table(CLAIMS_TABLE)
-    merged = ca[["claim_id", "verdict"]].merge(cb[["claim_id", "verdict"]], on="claim_id", how="outer",
-                                               suffixes=("_a", "_b"))
-    changes = merged[merged["verdict_a"].astype(object).fillna("") != merged["verdict_b"].astype(object).fillna("")].reset_index(drop=True)
-    return Comparison(a, b, tables, changes)
+    for frame in (ca, cb):
+        if "reason" not in frame.columns:  # runs recorded before reasons existed
+            frame["reason"] = ""
+    merged = ca[["claim_id", "verdict", "reason", "measured"]].merge(
+        cb[["claim_id", "verdict", "reason", "measured"]], on="claim_id", how="outer", suffixes=("_a", "_b"))
+    changed = merged["verdict_a"].astype(object).fillna("") != merged["verdict_b"].astype(object).fillna("")
+    changes = merged.loc[changed, ["claim_id", "verdict_a", "verdict_b", "reason_a", "reason_b"]]
+    measured = merged[["claim_id", "measured_a", "measured_b"]].astype(object).fillna("")
+    return Comparison(a, b, tables, changes.reset_index(drop=True), measured)
 
 
 def unfinished_after_latest(runs: Sequence[Run]) -> list[Run]:
@@ -507,9 +610,22 @@ def unfinished(results_dir: Path, names: Sequence[str]) -> list[str]:
     return lines
 
 
+def _date(stamp: Any) -> str:
+    """``2026-11-27T10:24:55+00:00`` → ``2026-11-27 10:24 UTC`` (as recorded when it is not a timestamp)."""
+    import datetime as _dt
+
+    try:
+        when = _dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp or "")
+    if when.utcoffset() is not None:
+        return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
 def summary(results_dir: Path, names: Sequence[str], profile: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """One row per claim from the latest completed run of each reproduction (optionally of one profile),
-    and one line per damaged run folder or table met."""
+    """One row per claim (in natural claim-ID order: C1.3 < C1.10) from the latest completed run of each
+    reproduction (optionally of one profile), and one line per damaged run folder or table met."""
     rows, problems = [], []
     for name in names:
         runs, bad = list_runs(results_dir, name)
@@ -527,7 +643,10 @@ def summary(results_dir: Path, names: Sequence[str], profile: str | None = None)
         for row in claims.itertuples(index=False):
             rows.append({"claim_id": row.claim_id, "reproduction": name, "verdict": row.verdict,
                          "reason": getattr(row, "reason", ""), "why": first_sentence(row.note),
-                         "measured": row.measured, "rule": row.rule, "run": f"{name}/{run.run_id}",
-                         "profile": run.info.get("profile"), "backend": run.info.get("backend"),
-                         "seconds": run.info.get("seconds"), "commit": (run.info.get("git_commit") or "")[:10]})
+                         "measured": row.measured, "rule": row.rule,
+                         "rule_outcome": getattr(row, "rule_outcome", ""), "run": f"{name}/{run.run_id}",
+                         "date": _date(run.info.get("started")), "profile": run.info.get("profile"),
+                         "backend": run.info.get("backend"), "seconds": run.info.get("seconds"),
+                         "commit": (run.info.get("git_commit") or "")[:10]})
+    rows.sort(key=lambda r: natural_key(r["claim_id"]))
     return pd.DataFrame(rows), problems
