@@ -519,7 +519,9 @@ def _distribution_text(info: dict) -> str:
               help="Only runs of this profile (default: the latest completed run of any profile).")
 @click.option("--write", "write_to", type=click.Path(path_type=Path), default=None,
               help="Also write the summary as a Markdown file (e.g. results/SUMMARY.md).")
-def report(results_dir: Path, profile: str | None, write_to: Path | None):
+@click.option("--html", "html_to", type=click.Path(path_type=Path), default=None,
+              help="Also write one self-contained web page (plots embedded, works offline), e.g. results/index.html.")
+def report(results_dir: Path, profile: str | None, write_to: Path | None, html_to: Path | None = None):
     """Summarise the latest verdict of every claim across all reproductions, in claim-ID order."""
     registry = _catalog()
     from keras_repro.suite import results, text
@@ -557,13 +559,21 @@ def report(results_dir: Path, profile: str | None, write_to: Path | None):
         except OSError as exc:
             _fail(f"cannot write {write_to}: {exc.strerror or exc}")
         click.echo(f"written: {write_to}")
+    if html_to is not None:
+        from keras_repro.suite import html_report
+
+        statements = {c.id: c.statement for r in registry.all_reproductions() for c in r.claims}
+        try:
+            size = html_report.write(html_to, html_report.build(results_dir, names, profile, statements)[0])
+        except OSError as exc:
+            _fail(f"cannot write {html_to}: {exc.strerror or exc}")
+        click.echo(f"written: {html_to} ({size / 1e6:.1f} MB)")
     if problems:  # the summary is incomplete: a gate must not pass on it
         _fail(f"{len(problems)} damaged run folder(s) or table(s) (listed above): the report is incomplete")
 
 
 main.add_command(data_commands.data)
 main.add_command(data_commands.bench)
-
 
 
 def entry():
