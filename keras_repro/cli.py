@@ -206,8 +206,10 @@ def show(name: str, results_dir: Path):
               help="This process's index in the job (0: the coordinator, which writes the results).")
 @click.option("--coordinator", default=None, metavar="HOST:PORT",
               help="Address of process 0 that every process of the job connects to, e.g. 10.0.0.1:8476.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict table and errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Print every epoch as a line (not throttled, no bar).")
 def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs, processes,
-        process_id, coordinator):
+        process_id, coordinator, quiet, verbose):
     """Run reproductions and print a verdict per claim.
 
     \b
@@ -229,6 +231,9 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
         _fail(f"--devices must be a positive number or 'all'. Received: {devices!r}", 2)
     if devices is not None and devices != "all" and int(devices) > 1 and backend == "torch":
         _fail("--devices > 1 is not supported on the torch backend; use --backend jax or tensorflow", 2)
+    if quiet and verbose:
+        _fail("--quiet and --verbose exclude each other", 2)
+    verbosity = 0 if quiet else 2 if verbose else 1
     if processes > 1 and jobs > 1:
         _fail("--processes (one job over several processes) and --jobs (several runs at once) do not combine", 2)
     from keras_repro.suite import processes as processes_mod  # no Keras import
@@ -290,12 +295,14 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
                   dry_run=dry_run, devices=devices, precision=precision, n_devices=n_devices)
         return
     rows, failed = [], []
+    log, bar = _progress_output(verbosity)
     for repro in repros:
-        click.secho(f"== {repro.name}: {repro.title} ({profile} profile, seed {seed})", bold=True, err=True)
+        if verbosity:
+            click.secho(f"== {repro.name}: {repro.title} ({profile} profile, seed {seed})", bold=True, err=True)
         try:
             outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
-                                              log=lambda m: click.echo(m, err=True), command=sys.argv,
-                                              dry_run=dry_run, devices=devices, precision=precision)
+                                              log=log, command=sys.argv, dry_run=dry_run, devices=devices,
+                                              precision=precision, verbosity=verbosity, bar=bar)
         except KeyboardInterrupt as exc:
             click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
                        err=True)
@@ -305,14 +312,40 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
             click.secho(f"{repro.name} failed: {exc.__class__.__name__}: {exc} ({_recorded(exc)})", fg="red", err=True)
             continue
         if outcome.unavailable:
-            click.secho(f"{repro.name}: dataset unavailable, claims inconclusive: {outcome.unavailable}",
-                        fg="yellow", err=True)
-        click.echo(f"   results: {outcome.path}  ({outcome.seconds:.1f} s)", err=True)
+            log(click.style(f"{repro.name}: dataset unavailable, claims inconclusive: {outcome.unavailable}",
+                            fg="yellow"))
+        if verbosity:
+            log(f"   results: {outcome.path}  ({outcome.seconds:.1f} s)")
         rows += [(repro.name, c) for c in outcome.claims]
     if rows:
         _print_verdicts(rows)
     if failed:
         _fail(f"{len(failed)} reproduction(s) failed: {', '.join(failed)}")
+
+
+def _progress_output(verbosity: int):
+    """``(log, bar)``: progress lines on stderr, and on a terminal (at normal verbosity) one status line that
+    each epoch redraws in place; ``bar`` is None when stderr is not a terminal (CI gets throttled lines)."""
+    import shutil
+
+    drawn = [False]
+
+    def log(message: str) -> None:
+        if drawn[0]:
+            sys.stderr.write("\r\033[K")
+            drawn[0] = False
+        click.echo(message, err=True)
+
+    if verbosity != 1 or not sys.stderr.isatty():
+        return log, None
+
+    def bar(text: str) -> None:
+        width = shutil.get_terminal_size((100, 20)).columns
+        sys.stderr.write("\r\033[K" + text[: max(10, width - 1)])
+        sys.stderr.flush()
+        drawn[0] = True
+
+    return log, bar
 
 
 def _recorded(exc: BaseException) -> str:

@@ -202,6 +202,7 @@ def run(ctx):
     grads, accuracy = [], []
     probes = list(iterate_batches(train_ds, limit=cfg.probe_batches))
     progress = []
+    ctx.plan(2 * cfg.seeds, "networks")  # with and without auxiliary losses, per seed
     for seed in range(cfg.seeds):
         start = None
         for aux in (False, True):

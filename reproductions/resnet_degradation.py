@@ -172,6 +172,7 @@ def run(ctx):
                  f"{cfg.image_size}×{cfg.image_size}×3")
 
     curves, summaries = [], []
+    ctx.plan(4 * cfg.seeds, "networks")  # plain and residual, shallow and deep, per seed
     for seed in range(cfg.seeds):
         for residual in (False, True):
             for depth in cfg.depths:

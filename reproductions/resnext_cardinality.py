@@ -139,6 +139,7 @@ def run(ctx):
     ctx.progress(f"{cfg.dataset}: {len(data.y_train)} training, {len(data.y_test)} test images, 32×32×3")
 
     rows, wrong = [], {}
+    ctx.plan(2 * cfg.seeds, "networks")
     for seed in range(cfg.seeds):
         for kind in ("resnet", "resnext"):
             ctx.reseed(seed)  # same data order for both networks of a seed

@@ -367,6 +367,7 @@ def run(ctx):
 
     chains = (Chain("scratch_normal", "progressive", keras.initializers.RandomNormal(0.0, std), 2, grown_first=True),
               Chain("scratch_glorot", "progressive_glorot", "glorot_uniform", 3, grown_first=False))
+    ctx.plan(len(chains) * (2 * len(cfg.depths) - 1) + 1, "networks")  # + the frozen backbone's head
     runs = reach_every_depth(ctx, build, chains, train_ds, eval_ds, probe)
     table, curves = runs.table(), pd.DataFrame(runs.curves)
     ctx.table("per_depth", table, keys=["method", "depth"],

@@ -42,7 +42,8 @@ class Context:
     """What a reproduction's ``run(ctx)`` works with: config, seed, output, measurements."""
 
     def __init__(self, repro: Reproduction, config: ReproConfig, profile: str, seed: int, folder: Path,
-                 log: Callable[[str], None], devices: int = 1, precision: str = "float32"):
+                 log: Callable[[str], None], devices: int = 1, precision: str = "float32", verbosity: int = 1,
+                 bar: Callable[[str], None] | None = None):
         self.name = repro.name
         self.config = config
         self.profile = profile
@@ -56,14 +57,23 @@ class Context:
         self.inconclusive_reasons: dict[str, str] = {}
         self.tables: list[dict[str, Any]] = []
         self.artifacts: list[str] = []
-        self.runtime = Runtime(log=self.progress, devices=devices, precision=precision)
+        self.verbosity = verbosity
+        self.runtime = Runtime(log=self.progress, devices=devices, precision=precision, verbosity=verbosity,
+                               bar=(lambda text: bar(self._stamp(text))) if bar is not None else None)
         self._started = time.monotonic()
 
     # -- output ---------------------------------------------------------------------------------
     def progress(self, message: str) -> None:
-        """One line of progress, prefixed with the elapsed time and the reproduction's name."""
-        elapsed = time.monotonic() - self._started
-        self._log(f"[{self.name} {elapsed:6.1f}s] {message}")
+        """One line of progress, prefixed with the elapsed time and the reproduction's name (none when quiet)."""
+        if self.verbosity:
+            self._log(self._stamp(message))
+
+    def _stamp(self, message: str) -> str:
+        return f"[{self.name} {time.monotonic() - self._started:6.1f}s] {message}"
+
+    def plan(self, total: int, unit: str = "trainings") -> None:
+        """Announce how many ``ctx.fit`` calls this run makes: progress then shows "7/17" and the time left."""
+        self.runtime.plan(total, unit)
 
     def _check_claim(self, claim_id: str) -> None:
         if claim_id not in self._claim_ids:
@@ -244,7 +254,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
                      overrides: dict[str, Any] | None = None, out: Path = Path("results"),
                      log: Callable[[str], None] = print, command: list[str] | None = None,
                      dry_run: bool = False, devices: int | str | None = None,
-                     precision: str = "float32") -> RunOutcome:
+                     precision: str = "float32", verbosity: int = 1,
+                     bar: Callable[[str], None] | None = None) -> RunOutcome:
     """Run ``repro`` and write its run folder; see the module docstring.
 
     ``devices``: train data-parallel over that many devices (``"all"``: every one available; see
@@ -306,7 +317,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     try:
         record.start_heartbeat()
         set_global_seed(seed)
-        ctx = Context(repro, config, profile, seed, folder, log, devices=n_devices, precision=precision)
+        ctx = Context(repro, config, profile, seed, folder, log, devices=n_devices, precision=precision,
+                      verbosity=verbosity, bar=bar)
         with contextlib.ExitStack() as stack:
             stack.callback(ctx.runtime.close)
             ctx.runtime.start()

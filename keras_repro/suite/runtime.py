@@ -14,25 +14,47 @@ import keras
 
 
 class ProgressLogger(keras.callbacks.Callback):
-    """Reports epoch progress through ``log`` at most every ``every_s`` seconds (and at the end)."""
+    """Reports epoch progress through ``log`` at most every ``every_s`` seconds (and at the end).
 
-    def __init__(self, log: Callable[[str], None], label: str = "", every_s: float = 5.0):
+    ``bar``: when given (a terminal), every epoch redraws one status line through it instead (a bar with
+    the epoch and the time left in this fit), and the last epoch is logged as a line.
+    """
+
+    def __init__(self, log: Callable[[str], None], label: str = "", every_s: float = 5.0,
+                 bar: Callable[[str], None] | None = None):
         super().__init__()
-        self._log, self._label, self._every = log, label, every_s
+        self._log, self._label, self._every, self._bar = log, label, every_s, bar
         self._last = 0.0
+        self._start = 0.0
         self._epochs = 0
 
     def on_train_begin(self, logs=None):
         self._epochs = int(self.params.get("epochs") or 0)
-        self._last = time.monotonic()
+        self._start = self._last = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.monotonic()
-        if now - self._last >= self._every or epoch + 1 == self._epochs:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items() if isinstance(v, (int, float)))
+        prefix = f"{self._label}: " if self._label else ""
+        done = epoch + 1
+        if self._bar is not None and done < self._epochs:
+            left = (now - self._start) / done * (self._epochs - done)
+            filled = int(20 * done / max(self._epochs, 1))
+            self._bar(f"{prefix}[{'#' * filled}{'.' * (20 - filled)}] epoch {done}/{self._epochs}, "
+                      f"{_duration(left)} left in this fit; {shown}")
+            return
+        if now - self._last >= self._every or done == self._epochs:
             self._last = now
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items() if isinstance(v, (int, float)))
-            prefix = f"{self._label}: " if self._label else ""
-            self._log(f"{prefix}epoch {epoch + 1}/{self._epochs} {shown}")
+            self._log(f"{prefix}epoch {done}/{self._epochs} {shown}")
+
+
+def _duration(seconds: float) -> str:
+    """'45 s', '3 min', '1.5 h'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 DRY_RUN_STEPS = 2  # training (and validation) batches per epoch of every fit in a dry run
@@ -110,8 +132,15 @@ class Runtime:
     """
 
     def __init__(self, log: Callable[[str], None] = print, dry_run: bool = False, devices: int = 1,
-                 precision: str = "float32"):
+                 precision: str = "float32", verbosity: int = 1, bar: Callable[[str], None] | None = None):
         self.log = log
+        # 0: no progress lines; 1: throttled epoch lines (or a redrawn bar on a terminal); 2: every epoch
+        self.verbosity = verbosity
+        self.bar = bar if verbosity == 1 else None
+        self.planned = 0  # trainings the reproduction announced with plan(); 0: unknown
+        self.plan_unit = "trainings"
+        self.fits = 0  # trainings started so far
+        self._fit_seconds: list[float] = []
         self.dry_run = dry_run  # every fit: at most DRY_RUN_STEPS batches per epoch (and of validation)
         self.devices = int(devices)
         self.precision = precision
@@ -191,8 +220,26 @@ class Runtime:
             with self._engine.scope():
                 yield
 
+    def plan(self, total: int, unit: str = "trainings") -> None:
+        """Announce how many ``fit`` calls the run will make, so progress shows "7/17" and the time left."""
+        self.planned, self.plan_unit = int(total), unit
+
     def fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         """``model.fit`` with Keras's own output off and throttled progress lines instead."""
+        self.fits += 1
+        if self.planned:
+            label = f"{self.fits}/{self.planned} {label}".rstrip()
+        started = time.monotonic()
+        try:
+            return self._fit_placed(model, *args, label=label, progress=progress, **kwargs)
+        finally:
+            self._fit_seconds.append(time.monotonic() - started)
+            if self.planned and progress and self.verbosity and self.fits < self.planned:
+                mean = sum(self._fit_seconds) / len(self._fit_seconds)
+                self.log(f"{self.plan_unit} {self.fits}/{self.planned} done; about "
+                         f"{_duration(mean * (self.planned - self.fits))} left")
+
+    def _fit_placed(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         if self._engine is not None and keras.backend.backend() == "jax":
             args, kwargs = self._divisible(args, kwargs)  # global batches divide over every device of the job
         if self._process[0] > 1:
@@ -265,8 +312,9 @@ class Runtime:
 
     def _fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         callbacks = list(kwargs.pop("callbacks", None) or [])
-        if progress:
-            callbacks.append(ProgressLogger(self.log, label))
+        if progress and self.verbosity:
+            callbacks.append(ProgressLogger(self.log, label, every_s=0.0 if self.verbosity > 1 else 5.0,
+                                            bar=self.bar))
         kwargs.setdefault("verbose", 0)
         data = args[0] if args else kwargs.get("x")
         if type(data).__module__.startswith("tensorflow"):  # a tf.data pipeline shuffles itself
