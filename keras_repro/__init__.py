@@ -58,6 +58,14 @@ elif not any(isinstance(f, _RegisterAfterKeras) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterAfterKeras())
 
 
+def run(name: str, **kwargs):
+    """Run a reproduction from Python and get its verdicts and tables as pandas objects, e.g.
+    ``keras_repro.run("xor", profile="smoke", seed=0).verdicts``; see :func:`keras_repro.api.run`."""
+    from keras_repro.api import run as _run
+
+    return _run(name, **kwargs)
+
+
 def __getattr__(name: str):
     """``keras_repro.models`` and the like without importing them up front (PEP 562)."""
     if name.startswith("_"):
