@@ -206,10 +206,13 @@ def show(name: str, results_dir: Path):
               help="This process's index in the job (0: the coordinator, which writes the results).")
 @click.option("--coordinator", default=None, metavar="HOST:PORT",
               help="Address of process 0 that every process of the job connects to, e.g. 10.0.0.1:8476.")
+@click.option("--log-dir", type=click.Path(path_type=Path), default=None,
+              help="Write Keras's CSVLogger and TensorBoard logs of every trained model under "
+              "LOG_DIR/NAME/<run_id>/ (tensorboard --logdir LOG_DIR).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict table and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every epoch as a line (not throttled, no bar).")
 def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs, processes,
-        process_id, coordinator, quiet, verbose):
+        process_id, coordinator, log_dir, quiet, verbose):
     """Run reproductions and print a verdict per claim.
 
     \b
@@ -283,6 +286,8 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
             if not repro.single_device:
                 runtime_mod.check_batch(getattr(cfg, "batch_size", None), n_devices, repro.name)
         results.check_writable(out)
+        if log_dir is not None:
+            results.check_writable(log_dir)
     except (config_mod.ConfigError, results.ResultsError, runtime_mod.DistributionError) as exc:
         _fail(str(exc), 1 if isinstance(exc, results.ResultsError) else 2)
 
@@ -302,7 +307,8 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
         try:
             outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
                                               log=log, command=sys.argv, dry_run=dry_run, devices=devices,
-                                              precision=precision, verbosity=verbosity, bar=bar)
+                                              precision=precision, verbosity=verbosity, bar=bar,
+                                              log_dir=log_dir)
         except KeyboardInterrupt as exc:
             click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
                        err=True)

@@ -95,3 +95,29 @@ def test_quiet_prints_the_verdict_table_only(tmp_path):
     both = subprocess.run([sys.executable, "-m", "keras_repro.cli", "run", "logic_gates", "-q", "-v"], cwd=ROOT,
                           env=_env(), capture_output=True, text=True, timeout=120)
     assert both.returncode == 2 and "exclude each other" in both.stderr
+
+
+def test_log_dir_writes_csv_and_tensorboard_logs_per_trained_model(tmp_path):
+    logs = tmp_path / "logs"
+    proc = subprocess.run([sys.executable, "-m", "keras_repro.cli", "run", "lenet", "--profile", "smoke",
+                           "--log-dir", str(logs), "--out", str(tmp_path / "runs")], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run_logs,) = list((logs / "lenet").iterdir())
+    (run_folder,) = list((tmp_path / "runs" / "lenet").iterdir())
+    assert run_logs.name == run_folder.name  # the logs are named by the run they belong to
+    csvs = sorted(run_logs.glob("*.csv"))
+    assert csvs and csvs[0].read_text().splitlines()[0].startswith("epoch,")
+    import importlib.util
+    import json
+
+    record = json.loads((run_folder / "run.json").read_text())
+    assert record["training_logs"] == str(run_logs)
+    if importlib.util.find_spec("tensorboard") is not None:
+        assert list((run_logs / "tensorboard").rglob("events.out.tfevents.*"))
+    else:  # said once, in the output and in run.json; the CSV logs are still there
+        assert "pip install tensorboard" in record["tensorboard_skipped"] and "tensorboard" in proc.stderr
+    bad = subprocess.run([sys.executable, "-m", "keras_repro.cli", "run", "lenet", "--profile", "smoke",
+                          "--log-dir", "/proc/no/such", "--out", str(tmp_path / "runs")], cwd=ROOT, env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1

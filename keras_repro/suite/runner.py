@@ -255,7 +255,7 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
                      log: Callable[[str], None] = print, command: list[str] | None = None,
                      dry_run: bool = False, devices: int | str | None = None,
                      precision: str = "float32", verbosity: int = 1,
-                     bar: Callable[[str], None] | None = None) -> RunOutcome:
+                     bar: Callable[[str], None] | None = None, log_dir: Path | None = None) -> RunOutcome:
     """Run ``repro`` and write its run folder; see the module docstring.
 
     ``devices``: train data-parallel over that many devices (``"all"``: every one available; see
@@ -319,6 +319,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         set_global_seed(seed)
         ctx = Context(repro, config, profile, seed, folder, log, devices=n_devices, precision=precision,
                       verbosity=verbosity, bar=bar)
+        if log_dir is not None:  # Keras's CSVLogger / TensorBoard per trained model, beside the run folder
+            ctx.runtime.log_dir = Path(log_dir) / repro.name / folder.name
         with contextlib.ExitStack() as stack:
             stack.callback(ctx.runtime.close)
             ctx.runtime.start()

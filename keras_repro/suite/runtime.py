@@ -140,6 +140,7 @@ class Runtime:
         self.planned = 0  # trainings the reproduction announced with plan(); 0: unknown
         self.plan_unit = "trainings"
         self.fits = 0  # trainings started so far
+        self.log_dir = None  # a folder: each fit writes Keras's CSVLogger (and TensorBoard) logs under it
         self._fit_seconds: list[float] = []
         self.dry_run = dry_run  # every fit: at most DRY_RUN_STEPS batches per epoch (and of validation)
         self.devices = int(devices)
@@ -310,8 +311,32 @@ class Runtime:
                          f"batch divides over the devices (recorded in run.json)")
         return tuple(args), kwargs
 
+    def _log_callbacks(self, label: str) -> list:
+        """CSVLogger (always) and TensorBoard (where tensorflow and tensorboard are installed) for
+        this fit, named by its number and label: ``LOG_DIR/NN-label.csv`` and ``LOG_DIR/tensorboard/NN-label``."""
+        import importlib.util
+        import re
+        from pathlib import Path
+
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")[:60] or "fit"
+        name = f"{self.fits:02d}-{slug}"
+        root = Path(self.log_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        callbacks = [keras.callbacks.CSVLogger(str(root / f"{name}.csv"))]
+        if importlib.util.find_spec("tensorflow") is not None and importlib.util.find_spec("tensorboard") is not None:
+            callbacks.append(keras.callbacks.TensorBoard(str(root / "tensorboard" / name), write_graph=False,
+                                                         profile_batch=0))
+        elif not self.facts.get("tensorboard_skipped"):
+            self.facts["tensorboard_skipped"] = ("TensorBoard logs need tensorflow and tensorboard installed (pip install "
+                                                 "tensorboard); CSV logs written")
+            self.log(self.facts["tensorboard_skipped"])
+        self.facts["training_logs"] = str(root)
+        return callbacks
+
     def _fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         callbacks = list(kwargs.pop("callbacks", None) or [])
+        if self.log_dir is not None:
+            callbacks += self._log_callbacks(label)
         if progress and self.verbosity:
             callbacks.append(ProgressLogger(self.log, label, every_s=0.0 if self.verbosity > 1 else 5.0,
                                             bar=self.bar))
