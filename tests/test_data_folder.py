@@ -1,6 +1,8 @@
 """Image folders in the ImageNet layout, with the files real folders contain, and the data commands."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -185,3 +187,24 @@ def test_bench_pipeline_generates_the_asked_sides():
 def test_bench_pipeline_refuses_non_folders():
     result = CliRunner().invoke(bench, ["pipeline", "digits"])
     assert result.exit_code == 1 and "folder:PATH" in result.output
+
+
+@pytest.mark.parametrize("layout", ["train_only", "class_folders", "flat"])
+def test_bench_pipeline_times_any_folder_of_images(tmp_path, layout):
+    # the bench times the training pipeline only: a folder without val/ (or with no splits at all) is enough
+    from keras_repro.data.bench import write_photo_folder
+
+    made = write_photo_folder(tmp_path / "made", count=12, side_range=(60, 90))
+    root = tmp_path / layout
+    if layout == "train_only":
+        shutil.copytree(made / "train", root / "train")
+    elif layout == "class_folders":
+        shutil.copytree(made / "train", root)
+    else:
+        root.mkdir()
+        for i, f in enumerate(sorted((made / "train").rglob("*.jpg"))):
+            shutil.copy(f, root / f"{i}.jpg")
+    result = CliRunner().invoke(bench, ["pipeline", f"folder:{root}", "--images", "8", "--repeats", "1",
+                                        "--batch-size", "4", "--image-size", "32"])
+    assert result.exit_code == 0, result.output
+    assert "timing 8 images" in result.output and result.output.strip().splitlines()[-1].startswith("ratio=")

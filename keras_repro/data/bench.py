@@ -107,6 +107,29 @@ class PipelineBench:
         return statistics.median(t.cpu_ms for t in self.plain) / statistics.median(t.cpu_ms for t in self.pipeline)
 
 
+def image_files(root: str | Path) -> list[str]:
+    """Every image file under ``root`` (any layout: train/ and val/, class folders, or flat), sorted.
+
+    The bench times only decoding and the training pipeline, so no split or class structure is needed.
+    Links to folders are not followed; a folder without images is a :class:`DataUnavailable`.
+    """
+    import os
+
+    from keras_repro.data.folder import IMAGE_SUFFIXES
+    from keras_repro.data.sources import DataUnavailable
+
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataUnavailable(f"image folder {root} does not exist")
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        found += [os.path.join(folder, n) for n in sorted(names) if n.lower().endswith(IMAGE_SUFFIXES)]
+    if not found:
+        raise DataUnavailable(f"{root} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+    return found
+
+
 def _plain_decode(files: list[str]):
     import tensorflow as tf
 

@@ -214,8 +214,8 @@ def pipeline_command(spec: str | None, images: int, image_size: int, batch_size:
     scikit-image's photos (varied sizes) is used, so the benchmark runs offline.
     """
     quiet_tensorflow()
-    from keras_repro.data.bench import bench_pipeline, write_photo_folder
-    from keras_repro.data.folder import find_unreadable, scan_folder
+    from keras_repro.data.bench import bench_pipeline, image_files, write_photo_folder
+    from keras_repro.data.folder import find_unreadable
     from keras_repro.data.sources import parse_spec
 
     with _data_errors(), tempfile.TemporaryDirectory(prefix="repro-bench-") as tmp:
@@ -232,8 +232,7 @@ def pipeline_command(spec: str | None, images: int, image_size: int, batch_size:
                 raise click.ClickException(f"bench pipeline times the decoding of image files: give folder:PATH "
                                            f"or nothing (a generated folder). Received: {spec}")
             root = parsed.path
-        index = scan_folder(root)
-        files = list(index.train.files + index.val.files)
+        files = image_files(root)
         if len(files) > images:
             import numpy as np
 
