@@ -88,4 +88,7 @@ def test_full_batch_training_runs_on_torch(tmp_path):
     proc = repro("run", "linear_collapse", "--backend", "torch", "--profile", "smoke", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     (run_json,) = tmp_path.glob("linear_collapse/*/run.json")
-    assert json.loads(run_json.read_text())["backend"] == "torch"
+    record = json.loads(run_json.read_text())
+    assert record["backend"] == "torch"
+    # one intra-op thread on a CPU (2 made LeNet-5 10x slower); recorded with the run
+    assert record["torch_threads"] == 1

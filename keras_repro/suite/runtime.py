@@ -87,6 +87,25 @@ def available_devices(backend: str) -> list[str]:
     return ["cpu:0"]
 
 
+def torch_cpu_threads() -> int | None:
+    """On torch without a GPU: one intra-op thread (``REPRO_TORCH_THREADS`` to change it); the count in force.
+
+    The suite's models are small: with its default of one thread per core, torch's OpenMP workers wait on
+    each other at every op, and LeNet-5 trained 10x slower on 2 threads than on 1 (12.9 against 1.2 s per
+    epoch on the 2-core development machine while other jobs ran; TensorFlow 0.6, JAX 0.5).
+    """
+    import os
+
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    wanted = int(os.environ.get("REPRO_TORCH_THREADS", "1"))
+    if wanted > 0 and torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+    return torch.get_num_threads()
+
+
 def resolve_devices(backend: str, devices: int | str | None) -> int:
     """How many devices ``--devices`` asks for (``None``: 1; ``"all"``: every one available), checked."""
     if devices is None:
@@ -194,6 +213,8 @@ class Runtime:
             distribution = {"engine": "tf.distribute.MirroredStrategy (ReductionToOneDevice)", "devices": n,
                             "device_names": names, "processes": 1,
                             "batches": "global batch split over the replicas (a last partial batch unevenly)"}
+        if backend == "torch":
+            self.facts["torch_threads"] = torch_cpu_threads()
         self.devices = n
         self._saved_policy = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.precision)
