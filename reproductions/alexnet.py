@@ -181,7 +181,7 @@ def run(ctx):
     sample = first_batch(train_ds)[0]
     ctx.figure("training", plot_run(history.history, info.denormalize(sample)))
     if model.count_params() < 5_000_000:
-        ctx.save_model("alexnet", model)
+        ctx.save_model("alexnet", model, preprocessing={"scale": 1 / 255, "mean": info.mean, "std": info.std})
 
     ctx.measure("C5.3", parameters_224=parameters_224, conv_layers=len(convs), dense_layers=len(dense),
                 last_three_convs_3x3=all(layer.kernel_size == (3, 3) for layer in convs[-3:]), **stacked,

@@ -97,7 +97,7 @@ def run(ctx):
                            for layer in model.layers[1:]])
     ctx.table("architecture", layers, keys=["layer"])
     ctx.figure("training_curves", plot_curves(history.history))
-    ctx.save_model("lenet5", model)
+    ctx.save_model("lenet5", model, preprocessing={"scale": 1 / 255})  # to_unit_float: x / 255
     ctx.measure("C5.2", parameters=model.count_params(), on_digits=kind == "digits", on_mnist=kind == "mnist",
                 test_accuracy=float(test_accuracy), test_loss=float(test_loss),
                 train_accuracy=float(history.history["accuracy"][-1]), test_images=len(x_test))

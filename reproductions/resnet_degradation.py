@@ -183,7 +183,7 @@ def run(ctx):
                 ctx.progress(f"{summary['kind']}-{depth} seed {seed}: last-epoch training loss "
                              f"{summary['last_epoch_train_loss']:.4f}, test accuracy {summary['test_accuracy']:.3f}")
                 if seed == 0 and residual and depth == cfg.depths[1]:
-                    ctx.save_model(f"resnet{depth}_cifar", model)
+                    ctx.save_model(f"resnet{depth}_cifar", model, preprocessing={"scale": 1 / 255})
     curves, summaries = pd.DataFrame(curves), pd.DataFrame(summaries)
     ctx.table("training", summaries, keys=["kind", "depth", "seed"])
     ctx.table("training_curves", curves, keys=["kind", "depth", "seed", "epoch"])

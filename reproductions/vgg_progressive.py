@@ -374,13 +374,14 @@ def run(ctx):
               caption="train_loss / train_accuracy: mean over the last epoch at that depth (augmented inputs)")
     ctx.table("loss_curves", curves, keys=["method", "depth", "epoch"])
     ctx.figure("loss_curves", plot_curves(curves, table, cfg.depths, info.num_classes))
+    raw_images = {"scale": 1 / 255, "mean": info.mean, "std": info.std}  # saved models take 0-255 images
     for method, depth in save_list(runs.models, cfg.depths, cfg.save_models):
-        ctx.save_model(f"vgg{depth}_{method}", runs.models[method, depth])
+        ctx.save_model(f"vgg{depth}_{method}", runs.models[method, depth], preprocessing=raw_images)
 
     head_model, unchanged, parity_accuracy, parity_chance = frozen_backbone(ctx, runs.models["progressive", cfg.depths[-1]],
                                                              train_ds, eval_ds)
     if cfg.save_models != "none":
-        ctx.save_model(f"vgg{cfg.depths[-1]}_backbone_parity_head", head_model)
+        ctx.save_model(f"vgg{cfg.depths[-1]}_backbone_parity_head", head_model, preprocessing=raw_images)
 
     root_loss = float(table.set_index(["method", "depth"]).loc[("progressive", cfg.depths[0]), "train_loss"])
     ctx.measure("C5.5", **loss_summary(table, cfg.depths),

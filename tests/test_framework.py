@@ -186,3 +186,40 @@ def test_reseed_gives_the_same_initial_weights_for_the_same_parts(fake, tmp_path
         return keras.ops.convert_to_numpy(layer.kernel).tolist()
 
     assert initial_kernel(1, 2) == initial_kernel(1, 2) != initial_kernel(1, 3)
+
+
+def test_saved_classifier_carries_its_preprocessing_and_run_json_records_it(tmp_path):
+    import keras
+    import numpy as np
+
+    mean, std = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
+    holder = {}
+
+    def saves_a_classifier(ctx):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((6, 6, 3))
+        x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x), name="tiny")
+        model.compile("adam", "sparse_categorical_crossentropy")  # saved without its optimizer
+        holder["model"] = model
+        ctx.save_model("tiny", model, preprocessing={"scale": 1 / 255, "mean": mean, "std": std})
+        ctx.save_model("as_is", model)
+        ctx.measure("C0.1", value=1.0)
+        ctx.measure("C0.2", value=2.0)
+
+    rep = registry.Reproduction("saves", "Saves", tuple(FAKE_CLAIMS), FakeConfig, saves_a_classifier, __name__)
+    folder = runner.run_reproduction(rep, out=tmp_path, log=lambda m: None, command=["test"]).path
+    info = json.loads((folder / "run.json").read_text())
+    assert info["status"] == "completed"
+    assert info["models"]["tiny.keras"] == {
+        "input_shape": [6, 6, 3],
+        "preprocessing": {"input": "raw images, 0-255", "scale": pytest.approx(1 / 255), "mean": list(mean),
+                          "std": list(std)}}
+    assert info["models"]["as_is.keras"] == {"input_shape": [6, 6, 3], "preprocessing": None}
+    loaded = keras.saving.load_model(folder / "tiny.keras", safe_mode=True)
+    raw = np.random.default_rng(0).integers(0, 256, (4, 6, 6, 3)).astype("uint8")
+    expected = holder["model"].predict((raw / 255 - np.asarray(mean)) / np.asarray(std), verbose=0)
+    np.testing.assert_allclose(loaded.predict(raw, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(runner.ReproductionError, match="unknown preprocessing keys"):
+        runner.Context(rep, FakeConfig(), "smoke", 0, tmp_path, lambda m: None).save_model(
+            "bad", holder["model"], preprocessing={"offset": 1})

@@ -8,6 +8,10 @@ from keras_repro.models.superres import srcnn  # noqa: F401,E402
 from keras_repro.models.resnet import (  # noqa: F401,E402
     basic_block, bottleneck_block, resnet, resnet_cifar, resnext,
 )
+from keras_repro.models.applications import load_applications_weights  # noqa: F401,E402
+from keras_repro.models.preprocessing import (  # noqa: F401,E402
+    preprocess_input, resnet_preprocess_input, vgg_preprocess_input, with_preprocessing,
+)
 from keras_repro.models.vgg import (  # noqa: F401,E402
     copy_weights_by_name, grow_vgg, vgg, vgg11, vgg13, vgg16, vgg19, vgg_backbone, vgg_block, vgg_depth,
 )

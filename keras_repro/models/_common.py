@@ -25,6 +25,37 @@ def check_top(include_top: bool, classes: int, pooling: str | None) -> None:
         raise ValueError(f"pooling applies only with include_top=False. Received: pooling={pooling!r}")
 
 
+def image_input(input_shape, input_tensor, name: str):
+    """The tensor a builder starts from, as ``keras.applications`` does.
+
+    ``input_tensor`` (a Keras tensor: ``keras.Input(...)`` or another model's output) is used as it
+    is, and its shape wins over ``input_shape``; otherwise a new ``keras.Input(input_shape)``. Sides
+    may be ``None`` (any size).
+    """
+    if input_tensor is None:
+        return keras.Input(tuple(input_shape), name=name)
+    if not keras.backend.is_keras_tensor(input_tensor):
+        raise ValueError("input_tensor must be a Keras tensor (keras.Input(...) or a layer's output). "
+                         f"Received: input_tensor of type {type(input_tensor).__name__}")
+    return input_tensor
+
+
+def model_inputs(inputs, input_tensor):
+    """The model's inputs: the source ``keras.Input``s behind ``input_tensor`` when one was given."""
+    return inputs if input_tensor is None else keras.utils.get_source_inputs(input_tensor)
+
+
+def check_sides(input_shape, min_side: int, include_top: bool) -> None:
+    """``(height, width, channels)`` with known sides >= ``min_side``; ``None`` sides only without a
+    top that flattens (its dense layer needs a fixed number of inputs)."""
+    if len(input_shape) != 3 or any(side is not None and side < min_side for side in input_shape[:2]):
+        raise ValueError(f"input_shape must be (height, width, channels) with sides >= {min_side} (or None). "
+                         f"Received: input_shape={tuple(input_shape)}")
+    if include_top and None in tuple(input_shape[:2]):
+        raise ValueError("include_top=True needs fixed sides (the top flattens the feature map); use "
+                         f"include_top=False with pooling for any size. Received: input_shape={tuple(input_shape)}")
+
+
 def trainable_parameters(model: keras.Model) -> int:
     """Trainable parameters only: what torchvision's and Caffe's counts report (``count_params`` also
     counts non-trainable weights such as BatchNorm's moving statistics)."""

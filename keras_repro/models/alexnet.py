@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import keras
 
-from keras_repro.models._common import check_positive, check_top, fresh_initializer, global_pooling, scaled
+from keras_repro.models._common import (
+    check_positive, check_sides, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
+)
 
 # (name, filters, kernel, stride, padding, pooled after)
 ALEXNET_CONVS = (
@@ -26,6 +28,7 @@ ALEXNET_CONVS = (
     ("conv5", 256, 3, 1, 1, True),
 )
 POOL_SIZE, POOL_STRIDE = 3, 2
+MIN_SIDE = 63  # the smallest side whose last pooled map is at least 1×1 (alexnet_feature_size)
 
 
 def alexnet_feature_size(side: int) -> int:
@@ -39,13 +42,14 @@ def alexnet_feature_size(side: int) -> int:
 
 def alexnet(*, include_top: bool = True, input_shape: tuple[int, int, int] = (224, 224, 3), classes: int = 1000,
             width_multiplier: float = 1.0, activation="relu", kernel_initializer="glorot_uniform", dropout: float = 0.5,
-            classifier_activation="softmax", pooling: str | None = None, name: str = "alexnet") -> keras.Model:
+            classifier_activation="softmax", pooling: str | None = None, input_tensor=None,
+            name: str = "alexnet") -> keras.Model:
     """AlexNet with ``conv1 … conv5``, ``pool1/2/5``, ``fc6``, ``fc7``, ``predictions``.
 
     Args:
         include_top: keep ``flatten → fc6 → fc7 → predictions``.
         input_shape: ``(height, width, channels)``; sides of at least 63 (the smallest that survives
-            the stride-4 stem and three 3×3/2 poolings).
+            the stride-4 stem and three 3×3/2 poolings), or ``None`` (any size) with ``include_top=False``.
         classes: outputs of ``predictions``.
         width_multiplier: scales every convolution's filters and the dense widths (4096 at 1.0),
             for CPU-sized variants.
@@ -54,17 +58,16 @@ def alexnet(*, include_top: bool = True, input_shape: tuple[int, int, int] = (22
         dropout: rate before ``fc6`` and ``fc7`` (0.5 in the paper); parameter-free.
         classifier_activation: of ``predictions``; ``None`` gives logits.
         pooling: with ``include_top=False``: ``None``, ``"avg"`` or ``"max"`` global pooling.
+        input_tensor: a Keras tensor to build on (``keras.Input`` or a layer's output); its shape
+            replaces ``input_shape``.
         name: the model's name.
     """
     check_top(include_top, classes, pooling)
     check_positive(width_multiplier=width_multiplier)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
-    if len(input_shape) != 3 or min(alexnet_feature_size(side) for side in input_shape[:2]) < 1:
-        raise ValueError(f"input_shape must be (height, width, channels) with sides >= 63. "
-                         f"Received: input_shape={input_shape}")
-
-    inputs = keras.Input(input_shape, name=f"{name}_input")
+    inputs = image_input(input_shape, input_tensor, name=f"{name}_input")
+    check_sides(tuple(inputs.shape[1:]), MIN_SIDE, include_top)
     x = inputs
     for conv_name, filters, kernel, stride, padding, pooled in ALEXNET_CONVS:
         if stride > 1:  # explicit symmetric padding: "same" would pad the stem asymmetrically
@@ -85,4 +88,4 @@ def alexnet(*, include_top: bool = True, input_shape: tuple[int, int, int] = (22
                                kernel_initializer=fresh_initializer(kernel_initializer), name="predictions")(x)
     else:
         x = global_pooling(x, pooling)
-    return keras.Model(inputs, x, name=name)
+    return keras.Model(model_inputs(inputs, input_tensor), x, name=name)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import keras
 
-from keras_repro.models._common import check_positive, check_top, fresh_initializer, global_pooling, scaled
+from keras_repro.models._common import (
+    check_positive, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
+)
 
 # name → (1×1, 3×3 reduce, 3×3, 5×5 reduce, 5×5, pool projection): Table 1 of the paper
 INCEPTION_BLOCKS = {
@@ -65,19 +67,22 @@ def _aux_classifier(x, classes: int, name: str, *, width_multiplier: float, drop
 def googlenet(*, include_top: bool = True, input_shape: tuple = (224, 224, 3), classes: int = 1000,
               width_multiplier: float = 1.0, reductions: bool = True, aux_classifiers: bool = False,
               dropout: float = 0.4, aux_dropout: float = 0.7, kernel_initializer="glorot_uniform",
-              classifier_activation="softmax", pooling: str | None = None,
+              classifier_activation="softmax", pooling: str | None = None, input_tensor=None,
               name: str | None = None) -> keras.Model:
     """GoogLeNet (Inception v1).
 
     Args:
         include_top: global average pooling, dropout, ``predictions``.
         input_shape: ``(height, width, channels)``; the auxiliary classifiers need sides ≥ 160
-            (their 5×5/3 pooling sees the 4a/4d maps, input/16).
+            (their 5×5/3 pooling sees the 4a/4d maps, input/16); ``None`` sides: any size (global
+            pooling), without auxiliary classifiers (they flatten).
         width_multiplier: scales every width (Table 1's at 1.0): CPU-sized variants.
         reductions: the 1×1 reduce convolutions before the 3×3 and 5×5 (``False``: without).
         aux_classifiers: outputs ``[predictions, aux1, aux2]`` (the paper's three losses).
         dropout / aux_dropout: 0.4 before ``predictions`` / 0.7 in the auxiliary classifiers.
         pooling: with ``include_top=False``: ``None``, ``"avg"`` or ``"max"`` global pooling.
+        input_tensor: a Keras tensor to build on (``keras.Input`` or a layer's output); its shape
+            replaces ``input_shape``.
     """
     check_top(include_top, classes, pooling)
     check_positive(width_multiplier=width_multiplier)
@@ -85,7 +90,10 @@ def googlenet(*, include_top: bool = True, input_shape: tuple = (224, 224, 3), c
         raise ValueError("aux_classifiers=True needs include_top=True (they are classifiers)")
     ki = kernel_initializer
     w = lambda n: scaled(n, width_multiplier)  # noqa: E731
-    inputs = keras.Input(input_shape, name="image")
+    inputs = image_input(input_shape, input_tensor, name="image")
+    if aux_classifiers and None in tuple(inputs.shape[1:3]):
+        raise ValueError("aux_classifiers=True needs fixed sides (the auxiliary classifiers flatten). "
+                         f"Received: input_shape={tuple(inputs.shape[1:])}")
     x = _conv(inputs, w(64), 7, "conv1_7x7", stride=2, kernel_initializer=ki)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     x = _conv(x, w(64), 1, "conv2_3x3_reduce", kernel_initializer=ki)
@@ -102,9 +110,9 @@ def googlenet(*, include_top: bool = True, input_shape: tuple = (224, 224, 3), c
             x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool_{block}")(x)
     name = name or ("googlenet" if reductions else "googlenet_no_reductions")
     if not include_top:
-        return keras.Model(inputs, global_pooling(x, pooling), name=name)
+        return keras.Model(model_inputs(inputs, input_tensor), global_pooling(x, pooling), name=name)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    return keras.Model(inputs, [x, *aux] if aux_classifiers else x, name=name)
+    return keras.Model(model_inputs(inputs, input_tensor), [x, *aux] if aux_classifiers else x, name=name)

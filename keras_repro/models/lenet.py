@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import keras
 
-from keras_repro.models._common import check_positive, check_top, fresh_initializer, global_pooling, scaled
+from keras_repro.models._common import (
+    check_positive, check_sides, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
+)
 
 POOLINGS = ("average", "max")
 
@@ -21,14 +23,14 @@ POOLINGS = ("average", "max")
 def lenet5(*, include_top: bool = True, input_shape: tuple[int, int, int] = (32, 32, 1), classes: int = 10,
            activation="tanh", subsampling: str = "average", width_multiplier: float = 1.0,
            kernel_initializer="glorot_uniform", classifier_activation="softmax", pooling: str | None = None,
-           name: str = "lenet5") -> keras.Model:
+           input_tensor=None, name: str = "lenet5") -> keras.Model:
     """LeNet-5: ``conv1 → pool1 → conv2 → pool2 → flatten → fc1 → fc2 → predictions``.
 
     Args:
         include_top: keep ``flatten → fc1 → fc2 → predictions``; without it the model ends at
             ``pool2`` (or a global ``pooling`` of it).
         input_shape: ``(height, width, channels)``; both sides at least 16 (two valid 5×5
-            convolutions and two halvings).
+            convolutions and two halvings), or ``None`` (any size) with ``include_top=False``.
         classes: outputs of ``predictions``.
         activation: hidden activation (the paper used a scaled tanh).
         subsampling: ``"average"`` (the paper's subsampling) or ``"max"``.
@@ -36,19 +38,19 @@ def lenet5(*, include_top: bool = True, input_shape: tuple[int, int, int] = (32,
         kernel_initializer: for every convolution and dense layer.
         classifier_activation: of ``predictions``; ``None`` gives logits.
         pooling: with ``include_top=False``: ``None``, ``"avg"`` or ``"max"`` global pooling.
+        input_tensor: a Keras tensor to build on (``keras.Input`` or a layer's output); its shape
+            replaces ``input_shape``.
         name: the model's name.
     """
     check_top(include_top, classes, pooling)
     check_positive(width_multiplier=width_multiplier)
     if subsampling not in POOLINGS:
         raise ValueError(f"subsampling must be one of {POOLINGS}. Received: subsampling={subsampling!r}")
-    if len(input_shape) != 3 or min(input_shape[:2]) < 16:
-        raise ValueError(f"input_shape must be (height, width, channels) with sides >= 16. "
-                         f"Received: input_shape={input_shape}")
     pool = keras.layers.AveragePooling2D if subsampling == "average" else keras.layers.MaxPooling2D
     conv = dict(kernel_size=5, padding="valid", activation=activation)
 
-    inputs = keras.Input(input_shape, name=f"{name}_input")
+    inputs = image_input(input_shape, input_tensor, name=f"{name}_input")
+    check_sides(tuple(inputs.shape[1:]), 16, include_top)
     x = keras.layers.Conv2D(scaled(6, width_multiplier), kernel_initializer=fresh_initializer(kernel_initializer),
                             name="conv1", **conv)(inputs)
     x = pool(2, name="pool1")(x)
@@ -64,5 +66,5 @@ def lenet5(*, include_top: bool = True, input_shape: tuple[int, int, int] = (32,
                                kernel_initializer=fresh_initializer(kernel_initializer), name="predictions")(x)
     else:
         x = global_pooling(x, pooling)
-    return keras.Model(inputs, x, name=name)
+    return keras.Model(model_inputs(inputs, input_tensor), x, name=name)
 

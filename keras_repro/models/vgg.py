@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import keras
 
-from keras_repro.models._common import check_positive, check_top, fresh_initializer, global_pooling, scaled
+from keras_repro.models._common import (
+    check_positive, check_sides, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
+)
 
 VGG_CONVS_PER_BLOCK = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
 VGG_CONFIG_NAMES = {11: "A", 13: "B", 16: "D", 19: "E"}
@@ -54,13 +56,14 @@ def vgg_top(x, classes: int, *, fc_units: int, activation="relu", kernel_initial
 def vgg(depth: int = 16, *, include_top: bool = True, input_shape: tuple[int, int, int] = (224, 224, 3),
         classes: int = 1000, width_multiplier: float = 1.0, fc_units: int | None = None, activation="relu",
         kernel_initializer="glorot_uniform", dropout: float = 0.0, classifier_activation="softmax",
-        pooling: str | None = None, name: str | None = None) -> keras.Model:
+        pooling: str | None = None, input_tensor=None, name: str | None = None) -> keras.Model:
     """VGG-``depth`` (11, 13, 16 or 19 weight layers: configurations A, B, D, E).
 
     Args:
         depth: 11, 13, 16 or 19.
         include_top: keep ``flatten → fc1 → fc2 → predictions``.
-        input_shape: ``(height, width, channels)``; sides of at least 32.
+        input_shape: ``(height, width, channels)``; sides of at least 32, or ``None`` (any size) with
+            ``include_top=False``.
         classes: outputs of ``predictions``.
         width_multiplier: scales every block's filters (64 … 512 at 1.0) and, unless ``fc_units`` is
             given, the dense width (4096 at 1.0): ``1/8`` gives a CPU-sized VGG.
@@ -70,7 +73,13 @@ def vgg(depth: int = 16, *, include_top: bool = True, input_shape: tuple[int, in
         dropout: after ``fc1`` and ``fc2`` (0.5 in the paper; 0 in ``keras.applications``).
         classifier_activation: of ``predictions``; ``None`` gives logits.
         pooling: with ``include_top=False``: ``None``, ``"avg"`` or ``"max"`` global pooling.
+        input_tensor: a Keras tensor to build on (``keras.Input`` or a layer's output); its shape
+            replaces ``input_shape`` and the model's inputs are the tensor's source inputs.
         name: the model's name (default ``vgg{depth}``).
+
+    Layer names and order are ``keras.applications.VGG16``/``VGG19``'s, so at depth 16/19 with
+    ``width_multiplier=1`` the weights of those models load with ``set_weights`` (inputs prepared by
+    :func:`keras_repro.models.preprocess_input` with ``mode="caffe"``).
     """
     if depth not in VGG_CONVS_PER_BLOCK:
         raise ValueError(f"depth must be one of {sorted(VGG_CONVS_PER_BLOCK)}. Received: depth={depth!r}")
@@ -80,7 +89,7 @@ def vgg(depth: int = 16, *, include_top: bool = True, input_shape: tuple[int, in
     return _vgg(VGG_CONVS_PER_BLOCK[depth], widths, include_top=include_top, input_shape=input_shape,
                 classes=classes, fc_units=fc_units, activation=activation, kernel_initializer=kernel_initializer,
                 dropout=dropout, classifier_activation=classifier_activation, pooling=pooling,
-                name=name or f"vgg{depth}")
+                input_tensor=input_tensor, name=name or f"vgg{depth}")
 
 
 def vgg11(**kwargs) -> keras.Model:
@@ -104,15 +113,13 @@ def vgg19(**kwargs) -> keras.Model:
 
 
 def _vgg(convs_per_block, widths, *, include_top, input_shape, classes, fc_units, activation, kernel_initializer,
-         dropout, classifier_activation, pooling, name) -> keras.Model:
+         dropout, classifier_activation, pooling, name, input_tensor=None) -> keras.Model:
     check_top(include_top, classes, pooling)
     check_positive(fc_units=fc_units)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
-    if len(input_shape) != 3 or min(input_shape[:2]) < MIN_SIDE:
-        raise ValueError(f"input_shape must be (height, width, channels) with sides >= {MIN_SIDE}. "
-                         f"Received: input_shape={input_shape}")
-    inputs = keras.Input(input_shape, name=f"{name}_input")
+    inputs = image_input(input_shape, input_tensor, name=f"{name}_input")
+    check_sides(tuple(inputs.shape[1:]), MIN_SIDE, include_top)
     x = inputs
     for b, (convs, filters) in enumerate(zip(convs_per_block, widths), start=1):
         x = vgg_block(x, convs, filters, activation=activation, kernel_initializer=kernel_initializer, name=f"block{b}")
@@ -121,7 +128,7 @@ def _vgg(convs_per_block, widths, *, include_top, input_shape, classes, fc_units
                     dropout=dropout, classifier_activation=classifier_activation)
     else:
         x = global_pooling(x, pooling)
-    return keras.Model(inputs, x, name=name)
+    return keras.Model(model_inputs(inputs, input_tensor), x, name=name)
 
 
 # -- progressive deepening ---------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class Context:
         self.inconclusive_reasons: dict[str, str] = {}
         self.tables: list[dict[str, Any]] = []
         self.artifacts: list[str] = []
+        self.models: dict[str, dict[str, Any]] = {}  # saved model file → input shape and preprocessing
         self.verbosity = verbosity
         self.runtime = Runtime(log=self.progress, devices=devices, precision=precision, verbosity=verbosity,
                                bar=(lambda text: bar(self._stamp(text))) if bar is not None else None)
@@ -121,20 +122,36 @@ class Context:
         self.artifacts.append(path.name)
         return path
 
-    def save_model(self, name: str, model, include_optimizer: bool = False) -> Path:
+    def save_model(self, name: str, model, include_optimizer: bool = False, *,
+                   preprocessing: dict[str, Any] | None = None) -> Path:
         """Save ``model`` as ``name.keras`` in the run folder (loadable after ``import keras_repro``).
 
         By default without optimizer state (Adam's slots would triple the file): results are for use,
-        not for resuming training.
+        not for resuming training. ``preprocessing``: how the training inputs were made from raw
+        0…255 images, ``{"scale": 1/255}`` and optionally per-channel ``"mean"``/``"std"`` (after
+        scaling); the file then holds ``with_preprocessing(model, **preprocessing)``, so an app's
+        ``load_model(path).predict(uint8_images)`` is right, and ``run.json``'s ``models`` records it.
         """
-        from keras_repro.models import inference_copy
+        from keras_repro.models import inference_copy, with_preprocessing
 
         if not include_optimizer and getattr(model, "optimizer", None) is not None:
             model = inference_copy(model)
+        facts: dict[str, Any] = {"input_shape": list(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None,
+                                 "preprocessing": None}
+        if preprocessing is not None:
+            unknown = set(preprocessing) - {"scale", "mean", "std"}
+            if unknown:
+                raise ReproductionError(f"save_model({name!r}): unknown preprocessing keys {sorted(unknown)} "
+                                        "(valid: scale, mean, std)")
+            model = with_preprocessing(model, **preprocessing, name=model.name)
+            facts["preprocessing"] = {"input": "raw images, 0-255", "scale": float(preprocessing.get("scale", 1 / 255)),
+                                      **{k: [float(v) for v in preprocessing[k]] for k in ("mean", "std")
+                                         if preprocessing.get(k) is not None}}
         path = self.out / f"{name}.keras"
         with results.atomic_path(path) as tmp:
             model.save(tmp)
         self.artifacts.append(path.name)
+        self.models[path.name] = facts
         return path
 
     # -- randomness and training -----------------------------------------------------------------
@@ -349,7 +366,7 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
                   "tables": [{"name": results.CLAIMS_TABLE, "keys": ["claim_id"], "rows": len(outcomes),
                               **written}] + ctx.tables,
                   "artifacts": ctx.artifacts, "verdicts": {o.claim_id: o.verdict for o in outcomes},
-                  **_process_facts(ctx)}
+                  **({"models": ctx.models} if ctx.models else {}), **_process_facts(ctx)}
         if unavailable is not None:
             ending["dataset_unavailable"] = unavailable
         if mocked is not None:
