@@ -43,7 +43,7 @@ LOG_TAIL_LINES = 20
 # test-only fault injection: the task of this reproduction ends its worker process at once
 KILL_WORKER_ENV = "REPRO_TEST_KILL_WORKER"
 _LOCAL = re.compile(r"^local:(\d+)$")
-_SCHEDULER = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^\s:/]+(?::\d+)?/?$")
+_SCHEDULER = re.compile(r"^\S+$")  # tcp://host:8786, tls://..., tcp://[::1]:8786: Dask says more if wrong
 
 
 class ClusterError(RuntimeError):
@@ -53,7 +53,7 @@ class ClusterError(RuntimeError):
 def check(address: str) -> int | None:
     """Check ``address`` and that Dask distributed is installed; return N for ``local:N``, else None."""
     local = _LOCAL.match(address)
-    if local is None and (address.startswith("local") or not _SCHEDULER.match(address)):
+    if local is None and (address == "local" or address.startswith("local:") or not _SCHEDULER.match(address)):
         raise ClusterError(f"--dask takes a scheduler address (tcp://host:8786) or local:N. Received: {address!r}")
     if local is not None and int(local[1]) < 1:
         raise ClusterError(f"--dask local:N needs at least one worker. Received: {address!r}")
