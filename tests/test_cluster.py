@@ -144,3 +144,21 @@ def test_a_sent_folder_is_published_under_a_free_run_id_and_stays_inside_it(tmp_
             cluster.publish(tmp_path, "xor", "other", {bad: b"x"}, {})
     assert sorted(p.name for p in (tmp_path / "xor").iterdir()) == [first.name, second.name]
     assert not (tmp_path / "evil").exists()
+
+
+def test_a_run_that_fails_on_its_worker_comes_back_marked_failed(tmp_path):
+    info = {"reproduction": "xor", "run_id": "20260101-000000-smoke-s0", "status": "failed", "profile": "smoke",
+            "seed": 0, "claims": ["C1.3"], "started": "x", "error": "run process died (killed by signal 9)"}
+    reply = {"name": "xor", "code": -9, "status": "failed", "run_id": info["run_id"], "seconds": 4.0,
+             "files": {"run.json": json.dumps(info).encode()}, "tail": ["epoch 1"], "worker": "tcp://w:1"}
+    task = cluster.Task("xor")
+    cluster._settle(task, reply, tmp_path, "tcp://s:8786")
+    assert task.outcome == f"failed (exit status -9; see {tmp_path / 'xor' / info['run_id'] / 'run.json'})"
+    run = results.load_run(task.folder)
+    assert run.status == results.FAILED and run.info["cluster"]["worker"] == "tcp://w:1"
+    # no folder came back (the run stopped before it made one): said in one line, with the log's last line
+    task = cluster.Task("xor")
+    cluster._settle(task, {**reply, "code": 2, "status": None, "run_id": None, "files": {},
+                           "tail": ["...", "Error: bad things"]}, tmp_path / "other", "tcp://s:8786")
+    assert task.outcome == "failed before a run folder existed (exit status 2): Error: bad things"
+    assert task.folder is None and not (tmp_path / "other").exists()
