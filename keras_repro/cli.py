@@ -198,6 +198,10 @@ def show(name: str, results_dir: Path):
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run the reproductions in this many worker processes at once (each pinned to its own GPU(s) "
               "where GPUs exist), with one progress view and one verdict table.")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS|local:N",
+              help="Run the reproductions as tasks on a Dask distributed cluster (tcp://host:8786), or on "
+              "local:N (N local worker processes started and closed here); each run folder comes back under "
+              "--out. Needs keras-repro[dask].")
 @click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="Train as one data-parallel job of this many processes (e.g. one per machine; JAX only): start "
               "the same command in each with its own --process-id and the same --coordinator. Process 0 writes "
@@ -211,8 +215,8 @@ def show(name: str, results_dir: Path):
               "LOG_DIR/NAME/<run_id>/ (tensorboard --logdir LOG_DIR).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict table and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every epoch as a line (not throttled, no bar).")
-def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs, processes,
-        process_id, coordinator, log_dir, quiet, verbose):
+def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs, dask_address,
+        processes, process_id, coordinator, log_dir, quiet, verbose):
     """Run reproductions and print a verdict per claim.
 
     \b
@@ -223,6 +227,7 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
       repro run --all --profile full --dry-run
       repro run lenet --devices 4 --backend jax --precision mixed_bfloat16
       repro run lenet --backend jax --processes 2 --process-id 0 --coordinator 10.0.0.1:8476
+      repro run --all --dask tcp://10.0.0.1:8786
     """
     try:
         backend = _env.select_backend(backend)
@@ -239,6 +244,17 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
     verbosity = 0 if quiet else 2 if verbose else 1
     if processes > 1 and jobs > 1:
         _fail("--processes (one job over several processes) and --jobs (several runs at once) do not combine", 2)
+    if dask_address is not None:
+        from keras_repro.suite import cluster as cluster_mod  # no Keras import; Dask only when it runs
+
+        if jobs > 1 or processes > 1:
+            _fail(f"--dask (runs on a Dask cluster) and --{'jobs' if jobs > 1 else 'processes'} do not combine", 2)
+        if log_dir is not None:
+            _fail("--log-dir does not combine with --dask (the logs would stay on the workers)", 2)
+        try:
+            cluster_mod.check(dask_address)
+        except cluster_mod.ClusterError as exc:
+            _fail(str(exc), 2)
     from keras_repro.suite import processes as processes_mod  # no Keras import
 
     try:
@@ -295,6 +311,10 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
 
     # SIGTERM and SIGHUP end a run as Ctrl-C does: recorded, exit 128 + n (until this command returns)
     click.get_current_context().call_on_close(interrupts.install())
+    if dask_address is not None:
+        _run_cluster(repros, dask_address, profile=profile, backend=backend, seed=seed, settings=settings,
+                     out=out, dry_run=dry_run, devices=devices, precision=precision)
+        return
     if jobs > 1 and len(repros) > 1:
         _run_jobs(repros, jobs, profile=profile, backend=backend, seed=seed, settings=settings, out=out,
                   dry_run=dry_run, devices=devices, precision=precision, n_devices=n_devices)
@@ -368,18 +388,23 @@ def _recorded(exc: BaseException) -> str:
     return f"marked failed, traceback in {folder / 'run.json'}"
 
 
-def _run_jobs(repros, jobs, *, profile, backend, seed, settings, out, dry_run, devices, precision, n_devices):
-    from keras_repro.suite import jobs as jobs_mod
-    from keras_repro.suite import results
-
-    child = ["--profile", profile, "--backend", backend, "--seed", str(seed), "--out", str(out),
-             "--precision", precision]
+def _child_args(*, profile, backend, seed, settings, dry_run, devices, precision) -> list[str]:
+    """The options of one ``repro run NAME`` worker process (without ``--out``)."""
+    child = ["--profile", profile, "--backend", backend, "--seed", str(seed), "--precision", precision]
     for setting in settings:
         child += ["--set", setting]
     if dry_run:
         child.append("--dry-run")
     if devices is not None:
         child += ["--devices", str(devices)]
+    return child
+
+
+def _run_jobs(repros, jobs, *, profile, backend, seed, settings, out, dry_run, devices, precision, n_devices):
+    from keras_repro.suite import jobs as jobs_mod
+
+    child = _child_args(profile=profile, backend=backend, seed=seed, settings=settings, dry_run=dry_run,
+                        devices=devices, precision=precision) + ["--out", str(out)]
     click.secho(f"== {len(repros)} reproductions in {jobs} worker processes ({profile} profile, seed {seed})",
                 bold=True, err=True)
     try:
@@ -391,10 +416,41 @@ def _run_jobs(repros, jobs, *, profile, backend, seed, settings, out, dry_run, d
         click.echo(f"\n{interrupts.describe(exc)}: the running reproductions are marked failed; earlier runs "
                    "untouched", err=True)
         sys.exit(interrupts.exit_code(exc))
+    _finish_runs(repros, done)
+
+
+def _run_cluster(repros, address, *, profile, backend, seed, settings, out, dry_run, devices, precision):
+    from keras_repro.suite import cluster as cluster_mod
+
+    child = _child_args(profile=profile, backend=backend, seed=seed, settings=settings, dry_run=dry_run,
+                        devices=devices, precision=precision)
+    click.secho(f"== {len(repros)} reproduction{'s' if len(repros) > 1 else ''} as Dask tasks ({profile} profile, "
+                f"seed {seed})", bold=True, err=True)
+    try:
+        record = {"profile": profile, "seed": seed, "backend": backend, "dry_run": dry_run,
+                  "claims": {r.name: r.claim_ids for r in repros}}
+        done = cluster_mod.run_cluster([r.name for r in repros], address, child, out,
+                                       lambda m: click.echo(m, err=True), record=record)
+    except cluster_mod.ClusterError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt as exc:
+        from keras_repro.suite import interrupts
+
+        click.echo(f"\n{interrupts.describe(exc)}: the running tasks are cancelled; earlier runs untouched",
+                   err=True)
+        sys.exit(interrupts.exit_code(exc))
+    _finish_runs(repros, done)
+
+
+def _finish_runs(repros, done):
+    """The verdict table of runs made by worker processes (``--jobs``, ``--dask``), from their claims.csv;
+    exit 1 naming the reproductions that failed."""
+    from keras_repro.suite import results
+
     order = {r.name: i for i, r in enumerate(repros)}
     rows, failed = [], []
     for job in sorted(done, key=lambda j: order[j.name]):
-        if job.outcome != "completed":
+        if not job.outcome.startswith("completed"):
             failed.append(job.name)
             continue
         table = results.load_run(job.folder).table(results.CLAIMS_TABLE).astype(object).fillna("")

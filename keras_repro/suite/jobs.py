@@ -113,22 +113,7 @@ def run_jobs(names: list[str], jobs: int, child_args: list[str], out: Path, echo
 def _finish(job: Job, code: int, out: Path) -> None:
     new = sorted(_run_folders(out, job.name) - job.before)
     job.folder = out / job.name / new[-1] if new else None
-    status = None
-    if job.folder is not None:
-        try:
-            run = results.load_run(job.folder)
-            status = run.status
-        except results.ResultsError:
-            run = None
-        # the worker died mid-run: its run.json still says running (read back as interrupted once its
-        # process is gone); record how it ended
-        if status in (results.RUNNING, results.INTERRUPTED) or (run is None and code != 0):
-            info = run.info if run is not None else {"reproduction": job.name, "run_id": job.folder.name}
-            how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-            info.update(status=results.FAILED, error=f"worker process died ({how})",
-                        finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-            results.write_json(job.folder / results.RUN_FILE, info)
-            status = results.FAILED
+    status = settle(job.folder, job.name, code) if job.folder is not None else None
     if status == results.COMPLETED and code == 0:
         job.outcome = "completed"
     elif status is None:
@@ -136,3 +121,26 @@ def _finish(job: Job, code: int, out: Path) -> None:
         job.outcome = f"failed before a run folder existed (exit status {code})" + (f": {tail[0]}" if tail else "")
     else:
         job.outcome = f"failed (exit status {code}; see {job.folder / results.RUN_FILE})"
+
+
+def settle(folder: Path, name: str, code: int, who: str = "worker process") -> str | None:
+    """The status of the run in ``folder`` whose ``repro run`` process ended with exit status ``code``.
+
+    A process that died mid-run left run.json saying running (read back as interrupted once the process
+    is gone): it is rewritten as failed, with how the process (``who``) died. None: no readable run.json
+    and a clean exit (nothing to say).
+    """
+    status = None
+    try:
+        run = results.load_run(folder)
+        status = run.status
+    except results.ResultsError:
+        run = None
+    if status in (results.RUNNING, results.INTERRUPTED) or (run is None and code != 0):
+        info = run.info if run is not None else {"reproduction": name, "run_id": folder.name}
+        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        info.update(status=results.FAILED, error=f"{who} died ({how})",
+                    finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        results.write_json(folder / results.RUN_FILE, info)
+        status = results.FAILED
+    return status
