@@ -86,3 +86,55 @@ def test_the_cli_lists_the_same_models_as_the_benchmark():
             "assert tuple(MODELS) == TRAIN_MODELS, (tuple(MODELS), TRAIN_MODELS)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_data_option_times_the_input_pipeline_against_the_model(tmp_path):
+    from keras_repro.data.bench import write_photo_folder
+
+    folder = write_photo_folder(tmp_path / "photos", count=24, side_range=(40, 80))
+    result = bench_json("resnet20", "--batch", "4", "--steps", "1", "--warmup", "0", "--repeats", "1",
+                        "--backend", "tensorflow", "--data", f"folder:{folder}")
+    assert result["input"]["spec"] == f"folder:{folder}" and result["input"]["img_per_s"] > 0
+    faster_input = result["input"]["img_per_s"] >= result["contenders"][0]["img_per_s"]
+    assert result["input"]["bound"] == ("compute" if faster_input else "input")
+
+
+FAKE_TORCHVISION = '''
+import torch
+
+
+class _Tiny(torch.nn.Module):
+    def __init__(self, num_classes):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.fc = torch.nn.Linear(4, num_classes)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+def resnet50(weights=None, num_classes=1000):
+    assert weights is None
+    return _Tiny(num_classes)
+'''
+
+
+def test_torch_baseline_trains_torchvisions_model_when_torchvision_is_installed(tmp_path):
+    """torchvision is not in this venv: a stand-in exposes ``models.resnet50`` to run the baseline's code."""
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed")
+    package = tmp_path / "torchvision"
+    package.mkdir()
+    (package / "__init__.py").write_text("from torchvision import models  # noqa: F401\n")
+    (package / "models.py").write_text(FAKE_TORCHVISION)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(REPO)])
+    proc = subprocess.run([sys.executable, "-m", "keras_repro.cli", "bench", "train", "resnet50", "--image-size", "32",
+                           "--batch", "2", "--classes", "10", "--steps", "1", "--warmup", "0", "--repeats", "1",
+                           "--no-twin", "--backend", "tensorflow", "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["torch_skipped"] is None and result["ratio"] is None
+    torch_row = next(c for c in result["contenders"] if c["role"] == "torch")
+    assert torch_row["name"] == "torchvision.models.resnet50" and torch_row["params"] == 3 * 9 * 4 + 4 + 4 * 10 + 10
