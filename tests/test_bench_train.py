@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO
 
 FIELDS = ("model", "backend", "batch", "image_size", "channels", "classes", "precision", "devices", "jit_compile",
-          "steps", "warmup", "repeats", "optimizer", "contenders", "ratio", "cpu_ratio", "ratio_rounds", "torch_skipped", "machine")
+          "steps", "warmup", "repeats", "optimizer", "contenders", "ratio", "cpu_ratio", "ratio_rounds", "keras_twin", "twin_skipped", "torch_skipped", "machine")
 CONTENDER_FIELDS = ("name", "role", "img_per_s", "img_per_s_rounds", "step_ms", "cpu_ms_per_step", "compile_s",
                     "params", "multiply_adds_per_image", "memory")
 
@@ -42,7 +42,7 @@ def test_lenet5_json_has_the_fields_and_no_ratio(backend):
         assert key in result, key
     assert result["backend"] == backend and result["model"] == "lenet5"
     assert (result["image_size"], result["channels"], result["classes"]) == (32, 1, 10)
-    assert result["ratio"] is None  # keras.applications has no LeNet
+    assert result["ratio"] is None and "no model of this architecture" in result["twin_skipped"]  # no LeNet there
     (ours,) = result["contenders"]
     for key in CONTENDER_FIELDS:
         assert key in ours, key
@@ -135,6 +135,6 @@ def test_torch_baseline_trains_torchvisions_model_when_torchvision_is_installed(
                           capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
-    assert result["torch_skipped"] is None and result["ratio"] is None
+    assert result["torch_skipped"] is None and result["ratio"] is None and result["twin_skipped"] == "left out (--no-twin)"
     torch_row = next(c for c in result["contenders"] if c["role"] == "torch")
     assert torch_row["name"] == "torchvision.models.resnet50" and torch_row["params"] == 3 * 9 * 4 + 4 + 4 * 10 + 10

@@ -389,7 +389,7 @@ def _print_train_bench(result: dict) -> None:
         click.echo(f"input pipeline on {inp['spec']}: {inp['img_per_s']:.1f} img/s against the model's "
                    f"{model_rate:.1f} img/s: {inp['bound']} bounds the step")
     if result["ratio"] is None:
-        click.echo("ratio=n/a (keras.applications has no model of this architecture)")
+        click.echo(f"ratio=n/a ({result['twin_skipped']})")
     else:
         rounds = result["ratio_rounds"]
         click.echo(f"CPU-time ratio (keras.applications / ours per step): {result['cpu_ratio']:.3f}; "

@@ -371,7 +371,9 @@ def bench_train(model: str, *, batch: int, image_size: int | None = None, classe
         "ratio": by_role["ours"]["img_per_s"] / twin_row["img_per_s"] if twin_row else None,
         "cpu_ratio": twin_row["cpu_ms_per_step"] / by_role["ours"]["cpu_ms_per_step"] if twin_row else None,
         "ratio_rounds": _paired_ratios(contenders) if twin_row else None,
-        "keras_twin": f"keras.applications.{spec.keras_twin}" if spec.keras_twin else None,
+        "keras_twin": f"keras.applications.{spec.keras_twin}" if twin_row else None,
+        "twin_skipped": None if twin_row else ("left out (--no-twin)" if spec.keras_twin else
+                                               "keras.applications has no model of this architecture"),
         "torch_skipped": torch_skipped, "machine": machine(),
     }
     return result
