@@ -72,7 +72,8 @@ def test_lenet5_text_output_ends_with_ratio_na():
     (["lenet5", "--bogus"], "--bogus"),
     (["lenet5", "--devices", "two"], "--devices must be a positive number"),
     (["lenet5", "--data", "mnist"], "--data takes an image folder"),
-    (["alexnet", "--image-size", "32", "--no-torch"], "sides >= 63"),
+    (["alexnet", "--image-size", "32", "--no-torch"], "alexnet at 32×32: input_shape must be"),
+    (["resnet50", "--image-size", "16", "--no-torch"], "keras.applications.ResNet50 at 16×16"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(args, message):
     proc = bench(*args)

@@ -354,7 +354,7 @@ def train_command(model, batch, image_size, classes, precision, steps, warmup, r
                                        precision=precision, steps=steps, warmup=warmup, repeats=repeats,
                                        devices=n_devices, twin=not no_twin, torch_baseline=not no_torch,
                                        torch_compile=torch_compile, log=log)
-    except (ValueError, DistributionError) as exc:
+    except (bench_mod.BenchError, DistributionError) as exc:
         fail(str(exc).splitlines()[0])
     result["input"] = None
     if data_spec is not None:

@@ -39,6 +39,10 @@ from keras_repro.suite.runtime import Runtime
 OPTIMIZER = "SGD(learning_rate=0.01, momentum=0.9)"  # what the suite's ImageNet-style reproductions train with
 
 
+class BenchError(ValueError):
+    """The benchmark cannot run as asked (unknown model, a size the architecture cannot take): one sentence."""
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A benchmarkable model: how to build ours, its default input, and its twins elsewhere."""
@@ -318,10 +322,10 @@ def bench_train(model: str, *, batch: int, image_size: int | None = None, classe
     the same ratio within each round (the two ran back to back: on a loaded machine their median is
     steadier than the ratio of medians); ``cpu_ratio`` is the twin's CPU time per step over ours (> 1:
     ours needs less CPU for the same work).
-    Raises ``ValueError`` (one sentence) for an unknown model or a size the architecture cannot take.
+    Raises :class:`BenchError` (one sentence) for an unknown model or a size the architecture cannot take.
     """
     if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+        raise BenchError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     spec = MODELS[model]
     image_size = image_size or spec.image_size
     classes = classes or spec.classes
@@ -333,13 +337,19 @@ def bench_train(model: str, *, batch: int, image_size: int | None = None, classe
         keras.utils.set_random_seed(seed)
         with runtime.scope():
             x, y = keras.ops.convert_to_tensor(x_np), keras.ops.convert_to_tensor(y_np)
-            ours = spec.build(input_shape, classes)
+            try:
+                ours = spec.build(input_shape, classes)
+            except ValueError as exc:  # the builder's check of the input size, in one sentence
+                raise BenchError(f"{model} at {image_size}×{image_size}: {exc}") from None
             contenders = [keras_contender(f"keras_repro.models {model}", "ours", ours, runtime, x, y)]
             if twin and spec.keras_twin:
-                if spec.channels != 3:
-                    raise ValueError("keras.applications models take 3 channels")
+                try:
+                    twin_model = keras_twin(spec, input_shape, classes)
+                except ValueError as exc:
+                    raise BenchError(f"keras.applications.{spec.keras_twin} at {image_size}×{image_size}: "
+                                     f"{str(exc).splitlines()[0]} (--no-twin leaves it out)") from None
                 contenders.append(keras_contender(f"keras.applications.{spec.keras_twin}", "keras.applications",
-                                                  keras_twin(spec, input_shape, classes), runtime, x, y))
+                                                  twin_model, runtime, x, y))
         torch_skipped = None
         if torch_baseline:
             torch_skipped = torch_unavailable(spec) or (
