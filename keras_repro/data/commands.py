@@ -257,3 +257,141 @@ def pipeline_command(spec: str | None, images: int, image_size: int, batch_size:
     verdict = "meets" if result.ratio >= 0.9 else "misses"
     click.echo(f"pipeline/plain {verdict} the 0.9 target")
     click.echo(f"ratio={result.ratio:.3f}")
+
+
+class _OneLineUsageError(click.UsageError):
+    """A usage error shown as one ``Error: ...`` line (click's own adds the usage and a hint)."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True, file=file)
+
+
+class _OneLineErrors(click.Command):
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _OneLineUsageError(exc.format_message(), ctx) from None
+
+
+TRAIN_MODELS = ("lenet5", "alexnet", "vgg16", "googlenet", "resnet50", "resnext50", "resnet20")
+
+
+@bench.command("train", cls=_OneLineErrors)
+@click.argument("model", type=click.Choice(TRAIN_MODELS))
+@click.option("--batch", type=click.IntRange(1), default=32, show_default=True, help="Global batch size.")
+@click.option("--image-size", type=click.IntRange(1), default=None,
+              help="Side of the square input (default: the model's, 224; 32 for lenet5 and resnet20).")
+@click.option("--classes", type=click.IntRange(1), default=None, help="Outputs (default: 1000; 10 for lenet5, resnet20).")
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16", "mixed_float16"]), default="float32",
+              show_default=True, help="Keras dtype policy (torch: the matching autocast).")
+@click.option("--steps", type=click.IntRange(1), default=10, show_default=True, help="Timed steps per round.")
+@click.option("--warmup", type=click.IntRange(0), default=2, show_default=True,
+              help="Untimed steps after the first (compiling) one.")
+@click.option("--repeats", type=click.IntRange(1), default=3, show_default=True,
+              help="Rounds; the contenders take turns in each, in alternating order. img/s is their median.")
+@click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), default=None,
+              help="Keras backend (default: $KERAS_BACKEND, else tensorflow).")
+@click.option("--devices", default=None, metavar="N|all", help="Data-parallel over N devices, as `repro run`.")
+@click.option("--data", "data_spec", default=None, metavar="folder:PATH",
+              help="Also time the training input pipeline on this folder at the same batch and size: does input "
+                   "or compute bound the step?")
+@click.option("--no-twin", is_flag=True, help="Leave out the keras.applications model.")
+@click.option("--no-torch", is_flag=True, help="Leave out the torch/torchvision baseline.")
+@click.option("--torch-compile", is_flag=True, help="Also time torchvision's model under torch.compile (slow to compile "
+                                                      "on a CPU).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object (progress goes to stderr).")
+def train_command(model, batch, image_size, classes, precision, steps, warmup, repeats, backend, devices, data_spec,
+                  no_twin, no_torch, torch_compile, as_json) -> None:
+    """Training img/s of a keras_repro model on synthetic data, against keras.applications and torch (last line: ratio=X).
+
+    \b
+    Examples:
+      repro bench train resnet50 --image-size 64 --batch 16 --steps 10 --backend jax
+      repro bench train resnet50 --precision mixed_bfloat16 --batch 256 --backend jax --torch-compile
+      repro bench train alexnet --data folder:/data/imagenet
+    """
+    import json
+    import os
+
+    from keras_repro import _env
+
+    def fail(message: str, code: int = 2):
+        click.echo(f"Error: {message}", err=True)
+        raise SystemExit(code)
+
+    if devices is not None and devices != "all" and not (devices.isdigit() and int(devices) > 0):
+        fail(f"--devices must be a positive number or 'all'. Received: {devices!r}")
+    if data_spec is not None and not data_spec.startswith("folder:"):
+        fail(f"--data takes an image folder, folder:PATH. Received: {data_spec}")
+    try:
+        backend = _env.select_backend(backend)
+    except _env.BackendError as exc:
+        fail(str(exc), 1)
+    # Before the engines start: JAX would take 75% of a GPU and TensorFlow all of it, leaving nothing to torch.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    _env.prepare_devices(backend, devices)
+    keras = _env.import_keras_quietly()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+        _env.split_tensorflow_cpu(devices)
+    from keras_repro.suite import bench_train as bench_mod
+    from keras_repro.suite.runtime import DistributionError, resolve_devices
+
+    def log(message: str) -> None:
+        click.echo(message, err=as_json)
+
+    try:
+        n_devices = resolve_devices(backend, devices)
+        if batch % n_devices:
+            fail(f"--batch {batch} does not divide over {n_devices} devices")
+        result = bench_mod.bench_train(model, batch=batch, image_size=image_size, classes=classes,
+                                       precision=precision, steps=steps, warmup=warmup, repeats=repeats,
+                                       devices=n_devices, twin=not no_twin, torch_baseline=not no_torch,
+                                       torch_compile=torch_compile, log=log)
+    except (bench_mod.BenchError, DistributionError) as exc:
+        fail(str(exc).splitlines()[0])
+    result["input"] = None
+    if data_spec is not None:
+        with _data_errors():
+            result["input"] = bench_mod.bench_input(data_spec, image_size=result["image_size"], batch=batch,
+                                                    channels=result["channels"], log=log)
+        model_rate = result["contenders"][0]["img_per_s"]
+        result["input"]["bound"] = "input" if result["input"]["img_per_s"] < model_rate else "compute"
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    _print_train_bench(result)
+
+
+def _print_train_bench(result: dict) -> None:
+    click.echo(f"{result['model']}: batch {result['batch']}, {result['image_size']}×{result['image_size']}×"
+               f"{result['channels']}, {result['classes']} classes, {result['precision']}, {result['backend']} "
+               f"(jit_compile={result['jit_compile']}), {result['devices']} device(s), {result['optimizer']}")
+    click.echo(f"{result['steps']} timed steps × {result['repeats']} interleaved rounds after "
+               f"{result['warmup']} warm-up step(s); img/s and step time: medians over the rounds")
+    for row in result["contenders"]:
+        madds = row["multiply_adds_per_image"]
+        click.echo(f"  {row['name']}: {row['img_per_s']:.1f} img/s, step {row['step_ms']:.1f} ms "
+                   f"({row['cpu_ms_per_step']:.0f} ms CPU), compile {row['compile_s']:.2f} s, "
+                   f"{row['params'] / 1e6:.2f} M params" +
+                   (f", {madds / 1e9:.3f} G mult-adds/img" if madds else ""))
+        click.echo(f"    memory: {row['memory']['bytes'] / 2**20:.0f} MiB ({row['memory']['what']})")
+    if result["torch_skipped"]:
+        click.echo(f"  torch baseline: skipped ({result['torch_skipped']})")
+    if result["input"]:
+        inp, model_rate = result["input"], result["contenders"][0]["img_per_s"]
+        click.echo(f"input pipeline on {inp['spec']}: {inp['img_per_s']:.1f} img/s against the model's "
+                   f"{model_rate:.1f} img/s: {inp['bound']} bounds the step")
+    if result["ratio"] is None:
+        click.echo(f"ratio=n/a ({result['twin_skipped']})")
+    else:
+        rounds = result["ratio_rounds"]
+        click.echo(f"CPU-time ratio (keras.applications / ours per step): {result['cpu_ratio']:.3f}; "
+                   f"ratio within each round: median {statistics.median(rounds):.3f} "
+                   f"(min {min(rounds):.3f}, max {max(rounds):.3f})")
+        click.echo(f"ratio={result['ratio']:.3f}")
