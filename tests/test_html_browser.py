@@ -63,7 +63,11 @@ def test_page_loads_offline_without_errors_and_shows_every_claim(browser, sample
     requests = [e["params"]["request"]["url"] for e in new if e.get("method") == "Network.requestWillBeSent"]
     assert requests and all(u.startswith((file_url(page), "data:")) for u in requests), requests
     assert _visible(browser) == ["C1.2", "C1.3", "C1.10", "C2.1", "C3.1", "C3.1b"]
-    images = browser.evaluate('Array.from(document.images).map(function (i) { return i.complete && i.naturalWidth; })')
+    # wait for each image to be decoded (on a loaded machine it can come after the load event), at most 20 s
+    images = browser.evaluate(
+        'Promise.all(Array.from(document.images).map(function (i) { return Promise.race(['
+        'i.decode().then(function () { return i.naturalWidth; }, function () { return 0; }),'
+        'new Promise(function (r) { setTimeout(function () { r(-1); }, 20000); })]); }))')
     assert images == [4] * 4  # C1.3's own plot and the run's shared plot on its three claims: all decoded
     assert browser.evaluate('document.getElementById("C1.3").querySelector(".note").innerText') \
         == "<script>alert('x')</script> & more"  # shown as text, never run

@@ -94,7 +94,8 @@ def test_cli_records_the_distribution_and_compare_shows_it(tmp_path):
     assert info["distribution"]["processes"] == 1
     assert info["examples_left_out_per_fit"] == 5
     shown = _repro("compare", str(folder), str(folder), cwd=tmp_path)
-    assert "4 devices (keras.distribution.DataParallel), mixed_bfloat16" in shown.stdout
+    header = " ".join(shown.stdout.split())  # compare wraps its header to the terminal's width
+    assert "4 devices (keras.distribution.DataParallel), mixed_bfloat16" in header
 
 
 def test_bad_device_requests_fail_in_one_line_before_any_folder(tmp_path):
