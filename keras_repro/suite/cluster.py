@@ -19,7 +19,6 @@ backend, and Dask only inside functions (it is an optional extra).
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import re
@@ -160,36 +159,21 @@ def publish(out: Path, name: str, run_id: str, files: dict[str, bytes], extra: d
     parent = Path(out) / name
     parent.mkdir(parents=True, exist_ok=True)
     rels = {rel: _safe_relative(rel) for rel in files}
-    for attempt in range(1000):
-        candidate = run_id if attempt == 0 else f"{run_id}-{attempt + 1}"
-        folder = parent / candidate
-        if folder.exists():
-            continue
-        staging = results.temp_path(folder)
-        staging.mkdir()
-        try:
-            for rel, data in files.items():
-                if rel == results.RUN_FILE:
-                    continue
-                target = staging / rels[rel]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            if results.RUN_FILE in files:
-                info = json.loads(files[results.RUN_FILE].decode("utf-8"))
-                info["run_id"] = candidate
-                info.update(extra)
-                results.write_json(staging / results.RUN_FILE, info)
-            os.rename(staging, folder)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another run took this id meanwhile
+
+    def fill(staging: Path, candidate: str) -> None:
+        for rel, data in files.items():
+            if rel == results.RUN_FILE:
                 continue
-            raise
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return folder
-    raise results.ResultsError(f"cannot create a new run folder under {parent}")
+            target = staging / rels[rel]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if results.RUN_FILE in files:
+            info = json.loads(files[results.RUN_FILE].decode("utf-8"))
+            info["run_id"] = candidate
+            info.update(extra)
+            results.write_json(staging / results.RUN_FILE, info)
+
+    return results.publish_new_folder(parent, run_id, fill)[0]
 
 
 def _verdicts(folder: Path) -> str:

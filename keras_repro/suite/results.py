@@ -57,6 +57,35 @@ def temp_path(path: Path) -> Path:
     return path.parent / f".{path.stem}-{os.getpid()}-{secrets.token_hex(4)}.partial{path.suffix}"
 
 
+def publish_new_folder(parent: Path, base: str, fill) -> tuple[Path, Any]:
+    """Create a new folder ``parent/base`` (or ``base-N`` when taken) filled by ``fill(staging, name)``.
+
+    ``fill`` writes into a hidden staging folder, which is then renamed into place, so the folder never
+    appears half-written. A rename onto a folder another process just published fails, and the next name is
+    tried. Returns the folder and what ``fill`` returned.
+    """
+    for attempt in range(1000):
+        name = base if attempt == 0 else f"{base}-{attempt + 1}"
+        folder = parent / name
+        if folder.exists():
+            continue
+        staging = temp_path(folder)
+        staging.mkdir()
+        try:
+            filled = fill(staging, name)
+            os.rename(staging, folder)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another run took this name meanwhile
+                continue
+            raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return folder, filled
+    raise ResultsError(f"cannot create a new run folder under {parent}")
+
+
 def _create_temp(path: Path) -> None:
     # mode 0o666 before the umask, as open() would: mkstemp's 0600 ignores the user's umask
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666))

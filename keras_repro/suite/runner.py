@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import errno
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -242,29 +240,14 @@ def _publish_run_folder(parent: Path, profile: str, seed: int, info: dict[str, A
     run id is unique: a rename onto a folder another run just published fails, and the next id is tried.
     """
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = f"{stamp}-{profile}-s{seed}"
-    for attempt in range(1000):
-        run_id = base if attempt == 0 else f"{base}-{attempt + 1}"
-        folder = parent / run_id
-        if folder.exists():
-            continue
-        staging = results.temp_path(folder)
-        staging.mkdir()
-        try:
-            info["run_id"] = run_id
-            record = RunRecord(staging / results.RUN_FILE, info)
-            os.rename(staging, folder)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):  # another run took this id meanwhile
-                continue
-            raise
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        record.moved_to(folder)
-        return folder, record
-    raise results.ResultsError(f"cannot create a new run folder under {parent}")
+
+    def fill(staging: Path, run_id: str) -> RunRecord:
+        info["run_id"] = run_id
+        return RunRecord(staging / results.RUN_FILE, info)
+
+    folder, record = results.publish_new_folder(parent, f"{stamp}-{profile}-s{seed}", fill)
+    record.moved_to(folder)
+    return folder, record
 
 
 def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int = 0,
