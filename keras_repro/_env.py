@@ -95,6 +95,19 @@ def import_keras_quietly():
     return keras
 
 
+def backend_name(name: str | None) -> str:
+    """The backend a run asks for: ``name``, else ``$KERAS_BACKEND``, else TensorFlow (Keras's default).
+
+    Judged from the name alone, so the CLI can refuse options that do not combine with it before it looks
+    at what is installed. Raises :class:`BackendError` for a name Keras does not know.
+    """
+    if name is None:
+        name = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return name
+
+
 def select_backend(name: str | None) -> str:
     """Make ``name`` the Keras backend of this process; return the backend in force.
 
@@ -103,10 +116,7 @@ def select_backend(name: str | None) -> str:
     not installed or Keras was already imported with another backend.
     """
     quiet_tensorflow()
-    if name is None:
-        name = os.environ.get("KERAS_BACKEND", "tensorflow")
-    if name not in BACKENDS:
-        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    name = backend_name(name)
     if "keras" in sys.modules:
         import keras  # already imported: only check that it agrees
 
@@ -119,7 +129,11 @@ def select_backend(name: str | None) -> str:
         return name
     import importlib.util
 
-    if importlib.util.find_spec(_BACKEND_MODULES[name]) is None:
+    try:
+        spec = importlib.util.find_spec(_BACKEND_MODULES[name])
+    except (ImportError, ValueError):  # a broken or blocked installation counts as absent
+        spec = None
+    if spec is None:
         hint = {"jax": "pip install 'jax[cpu]'", "torch": "pip install torch"}.get(name, "pip install tensorflow")
         raise BackendError(f"backend {name!r} is not installed ({hint})")
     os.environ["KERAS_BACKEND"] = name

@@ -229,8 +229,8 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
       repro run lenet --backend jax --processes 2 --process-id 0 --coordinator 10.0.0.1:8476
       repro run --all --dask tcp://10.0.0.1:8786
     """
-    try:
-        backend = _env.select_backend(backend)
+    try:  # the name only: options are judged before what is installed
+        backend = _env.backend_name(backend)
     except _env.BackendError as exc:
         _fail(str(exc))
     if not names and not run_all:
@@ -261,6 +261,10 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
         processes_mod.check(backend, processes, process_id, coordinator, devices)
     except processes_mod.ProcessesError as exc:
         _fail(str(exc), 2)
+    try:
+        backend = _env.select_backend(backend)
+    except _env.BackendError as exc:
+        _fail(str(exc))
     _env.prepare_devices(backend, devices)  # simulated JAX CPU devices: before JAX is imported
     keras = _env.import_keras_quietly()
     if processes > 1:

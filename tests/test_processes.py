@@ -20,6 +20,21 @@ PROBE = Path(__file__).with_name("processes_probe.py")
 pytestmark = pytest.mark.xdist_group("processes")  # the two processes of a job need both cores at once
 
 
+BLOCK_BACKENDS = '''
+import importlib.abc, sys
+
+class _NoBackends(importlib.abc.MetaPathFinder):
+    """A machine with Keras and none of its backends: importing one fails."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("tensorflow", "jax", "torch"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _NoBackends())
+'''
+
+
 def _env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
     env["PYTHONPATH"] = str(ROOT)
@@ -115,10 +130,33 @@ def test_a_process_whose_peer_never_comes_ends_by_itself(tmp_path):
      "leave --devices out"),
     (["--process-id", "1"], "need --processes K"),
 ])
-def test_options_that_cannot_form_a_job_get_one_line(tmp_path, args, message):
+@pytest.mark.parametrize("installed", ["as here", "no backend installed"])
+def test_options_that_cannot_form_a_job_get_one_line(tmp_path, args, message, installed):
+    """A usage error is judged from the options alone, before what is installed: the same line, exit 2, on a
+    machine without torch (CI) or without any backend package."""
+    env = _env()
+    if installed == "no backend installed":
+        site = tmp_path / "site"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text(BLOCK_BACKENDS)
+        env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
+    out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "keras_repro.cli", "run", "lenet", "--profile", "smoke", *args,
-                           "--out", str(tmp_path)], cwd=ROOT, env=_env(), capture_output=True, text=True,
+                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
-    assert proc.returncode == 2
+    assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_missing_backend_package_is_one_line(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_BACKENDS)
+    env = _env(PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
+    proc = subprocess.run([sys.executable, "-m", "keras_repro.cli", "run", "lenet", "--profile", "smoke",
+                           "--backend", "torch", "--out", str(tmp_path / "out")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == ["Error: backend 'torch' is not installed (pip install torch)"]
