@@ -213,10 +213,16 @@ def show(name: str, results_dir: Path):
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Write Keras's CSVLogger and TensorBoard logs of every trained model under "
               "LOG_DIR/NAME/<run_id>/ (tensorboard --logdir LOG_DIR).")
+@click.option("--resumable", is_flag=True, help="Keep every fit's training state in the run folder while it runs, "
+              "so `--resume` can continue it after an interruption (always on for the full profile).")
+@click.option("--resume", "resume_spec", default=None, metavar="RUN",
+              help="Continue an interrupted or failed resumable run (its folder, or NAME@RUN_ID under --out) in its "
+              "own folder, with its recorded profile, seed, settings, backend and precision; each fit continues "
+              "from its last finished epoch.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict table and errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every epoch as a line (not throttled, no bar).")
 def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices, precision, jobs, dask_address,
-        processes, process_id, coordinator, log_dir, quiet, verbose):
+        processes, process_id, coordinator, log_dir, resumable, resume_spec, quiet, verbose):
     """Run reproductions and print a verdict per claim.
 
     \b
@@ -228,7 +234,14 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
       repro run lenet --devices 4 --backend jax --precision mixed_bfloat16
       repro run lenet --backend jax --processes 2 --process-id 0 --coordinator 10.0.0.1:8476
       repro run --all --dask tcp://10.0.0.1:8786
+      repro run vgg_progressive --profile full --set dataset=tfds:cifar10   (killed, then:)
+      repro run --resume results/vgg_progressive/20261201-101500-full-s0
     """
+    if resume_spec is not None:
+        names, profile, seed, settings, backend, dry_run, devices, precision = _resume_options(
+            resume_spec, out, names=names, run_all=run_all, profile=profile, seed=seed, settings=settings,
+            backend=backend, dry_run=dry_run, devices=devices, precision=precision, jobs=jobs,
+            dask_address=dask_address, processes=processes)
     try:  # the name only: options are judged before what is installed
         backend = _env.backend_name(backend)
     except _env.BackendError as exc:
@@ -299,12 +312,19 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
     except config_mod.ConfigError as exc:  # one line (click's own range error prints three)
         _fail(f"--{exc}", 2)
     try:
-        overrides = config_mod.parse_overrides(settings)
+        overrides = config_mod.parse_overrides(settings) if not isinstance(settings, dict) else settings
         n_devices = runtime_mod.resolve_devices(backend, devices)
         for repro in repros:  # validate everything before running anything
             cfg = config_mod.make_config(repro.config, profile, overrides, dry_run=dry_run)
             if not repro.single_device:
                 runtime_mod.check_batch(getattr(cfg, "batch_size", None), n_devices, repro.name)
+            if resume_spec is not None:  # the code must make the config the run recorded
+                from keras_repro.suite import resume as resume_mod
+
+                try:
+                    resume_mod.check_resumable(_resume_folder(resume_spec, out), repro.name, cfg.to_dict())
+                except resume_mod.ResumeError as exc:
+                    _fail(str(exc))
         results.check_writable(out)
         if log_dir is not None:
             results.check_writable(log_dir)
@@ -332,7 +352,8 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
             outcome = runner.run_reproduction(repro, profile=profile, seed=seed, overrides=overrides, out=out,
                                               log=log, command=sys.argv, dry_run=dry_run, devices=devices,
                                               precision=precision, verbosity=verbosity, bar=bar,
-                                              log_dir=log_dir)
+                                              log_dir=log_dir, resumable=True if resumable else None,
+                                              resume=_resume_folder(resume_spec, out))
         except KeyboardInterrupt as exc:
             click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
                        err=True)
@@ -351,6 +372,48 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
         _print_verdicts(rows)
     if failed:
         _fail(f"{len(failed)} reproduction(s) failed: {', '.join(failed)}")
+
+
+def _resume_options(spec, out, *, names, run_all, profile, seed, settings, backend, dry_run, devices, precision,
+                    jobs, dask_address, processes):
+    """The options of a ``--resume`` run: the recorded ones; an option given that disagrees is one line, exit 2."""
+    from keras_repro.suite import resume as resume_mod  # no Keras import
+
+    try:
+        run = resume_mod.find(spec, out)
+        resume_mod.check_status(run)
+    except resume_mod.ResumeError as exc:
+        _fail(str(exc))
+    info = run.info
+    if run_all or jobs > 1 or dask_address is not None or processes > 1:
+        _fail("--resume continues one run here: leave out --all, --jobs, --dask and --processes", 2)
+    if names and list(names) != [info["reproduction"]]:
+        _fail(f"--resume {spec} is a run of {info['reproduction']!r}; leave out the names or give that one", 2)
+    if settings:
+        _fail("--resume takes the run's recorded settings; leave out --set", 2)
+    recorded = {"profile": info["profile"], "seed": info["seed"], "backend": info.get("backend"),
+                "dry_run": bool(info.get("dry_run")), "precision": info.get("precision", "float32"),
+                "devices": str((info.get("distribution") or {}).get("devices") or 1)}
+    given = {"profile": profile, "seed": seed, "backend": backend, "dry_run": dry_run, "precision": precision,
+             "devices": devices}
+    source = click.get_current_context().get_parameter_source
+    for key, value in given.items():
+        explicit = source(key) is click.core.ParameterSource.COMMANDLINE
+        if explicit and str(value) != str(recorded[key]):
+            _fail(f"--resume continues the run as recorded ({key.replace('_', '-')} {recorded[key]}); leave out "
+                  f"--{key.replace('_', '-')} {value}", 2)
+    devices = None if recorded["devices"] == "1" else recorded["devices"]
+    return ((info["reproduction"],), recorded["profile"], recorded["seed"], dict(info.get("overrides") or {}),
+            recorded["backend"], recorded["dry_run"], devices, recorded["precision"])
+
+
+def _resume_folder(spec, out):
+    """The run folder ``--resume`` names (already checked by :func:`_resume_options`), or None."""
+    if spec is None:
+        return None
+    from keras_repro.suite import resume as resume_mod
+
+    return resume_mod.find(spec, out).path
 
 
 def _progress_output(verbosity: int):

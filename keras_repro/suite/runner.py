@@ -32,6 +32,9 @@ from keras_repro.suite.runtime import Runtime
 os.environ.setdefault("MPLBACKEND", "Agg")  # plots are files; never open a window
 
 
+BACKUP_DIR = ".resume"  # in a resumable run's folder while it lives: each fit's training state and epoch logs
+
+
 class ReproductionError(RuntimeError):
     """A reproduction broke its contract (e.g. measured nothing for a declared claim)."""
 
@@ -255,7 +258,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
                      log: Callable[[str], None] = print, command: list[str] | None = None,
                      dry_run: bool = False, devices: int | str | None = None,
                      precision: str = "float32", verbosity: int = 1,
-                     bar: Callable[[str], None] | None = None, log_dir: Path | None = None) -> RunOutcome:
+                     bar: Callable[[str], None] | None = None, log_dir: Path | None = None,
+                     resumable: bool | None = None, resume: Path | None = None) -> RunOutcome:
     """Run ``repro`` and write its run folder; see the module docstring.
 
     ``devices``: train data-parallel over that many devices (``"all"``: every one available; see
@@ -267,6 +271,12 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
     every ``fit`` cut to a few batches, data of the real shape standing in for an absent tfds dataset, and
     no verdicts (every claim ``inconclusive``, reason ``dry run``). A dataset that cannot be had (not
     in a dry run) makes every claim ``inconclusive`` (reason ``dataset unavailable``) without training.
+
+    ``resumable`` (default: on for the full profile): every fit keeps its training state in the run folder's
+    ``.resume/`` while the run lives (removed when it completes). ``resume``: the folder of an interrupted or
+    failed resumable run of ``repro`` (see :mod:`keras_repro.suite.resume`); it runs again in that folder
+    with its recorded profile, seed and settings, every fit continuing from its last finished epoch, and
+    ``run.json`` lists the attempt under ``resumed``.
     """
     check_seed(seed)  # bad seeds and --set values fail before any folder exists
     config = make_config(repro.config, profile, overrides, dry_run=dry_run)
@@ -282,6 +292,14 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         devices = None
     n_devices = resolve_devices(keras.backend.backend(), devices)
     check_batch(getattr(config, "batch_size", None), n_devices, repro.name)
+    if resumable is None:
+        resumable = profile == "full" and not dry_run
+    previous = None
+    if resume is not None:
+        from keras_repro.suite import resume as resume_mod
+
+        previous = resume_mod.check_resumable(Path(resume), repro.name, config.to_dict())
+        resumable, out = True, Path(resume).parent.parent
     parent = Path(out) / repro.name
     results.check_writable(parent)
     results.sweep_stale(Path(out), run_folders=False)
@@ -309,10 +327,17 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         "started": started.isoformat(timespec="seconds"),
         "precision": precision,  # both rewritten in full when the run ends (from the runtime's facts)
         "distribution": {"devices": n_devices},
+        **({"resumable": True} if resumable else {}),
     }
-    folder, record = _publish_run_folder(parent, profile, seed, info)
+    if previous is not None:
+        folder = Path(resume)
+        info = resume_mod.resumed_info(previous, info)
+        record = RunRecord(folder / results.RUN_FILE, info)
+        log(f"resuming {folder}: every fit continues from its last finished epoch")
+    else:
+        folder, record = _publish_run_folder(parent, profile, seed, info)
     ctx = None
-    t0 = time.monotonic()
+    t0 = time.monotonic() - float(previous.get("seconds") or 0) if previous is not None else time.monotonic()
     mocked = unavailable = None
     try:
         record.start_heartbeat()
@@ -321,6 +346,8 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
                       verbosity=verbosity, bar=bar)
         if log_dir is not None:  # Keras's CSVLogger / TensorBoard per trained model, beside the run folder
             ctx.runtime.log_dir = Path(log_dir) / repro.name / folder.name
+        if resumable:
+            ctx.runtime.backup_dir = folder / BACKUP_DIR
         with contextlib.ExitStack() as stack:
             stack.callback(ctx.runtime.close)
             ctx.runtime.start()
@@ -356,6 +383,10 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
             ending["mock_data"] = mocked
         with interrupts.deferred():  # the end is written whole; a signal meanwhile is raised just after
             record.complete(**ending)
+        if resumable:  # the training states served their purpose: the run folder keeps only results
+            import shutil
+
+            shutil.rmtree(folder / BACKUP_DIR, ignore_errors=True)
     except BaseException as exc:
         with interrupts.deferred():
             problem = record.fail(status=results.FAILED, error=interrupts.describe(exc),

@@ -13,6 +13,25 @@ from typing import Callable, Iterator
 import keras
 
 
+class EpochLogKeeper(keras.callbacks.Callback):
+    """Keeps a fit's epoch logs in ``path`` (JSON, rewritten atomically each epoch), so a resumed fit can
+    hand back the whole history: Keras's ``BackupAndRestore`` restores the weights, not the history."""
+
+    def __init__(self, path, earlier: dict[str, list] | None = None):
+        super().__init__()
+        self.path = path
+        self.logs: dict[str, list] = {k: list(v) for k, v in (earlier or {}).items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+
+        from keras_repro.suite import results
+
+        for key, value in (logs or {}).items():
+            self.logs.setdefault(key, []).append(float(value))
+        results.atomic_write_text(self.path, json.dumps(self.logs))
+
+
 class ProgressLogger(keras.callbacks.Callback):
     """Reports epoch progress through ``log`` at most every ``every_s`` seconds (and at the end).
 
@@ -160,6 +179,9 @@ class Runtime:
         self.plan_unit = "trainings"
         self.fits = 0  # trainings started so far
         self.log_dir = None  # a folder: each fit writes Keras's CSVLogger (and TensorBoard) logs under it
+        # a folder: each fit keeps its training state there every epoch (BackupAndRestore) and its epoch logs,
+        # so a resumed run continues each fit where it stopped (a finished fit trains no more)
+        self.backup_dir = None
         self._fit_seconds: list[float] = []
         self.dry_run = dry_run  # every fit: at most DRY_RUN_STEPS batches per epoch (and of validation)
         self.devices = int(devices)
@@ -354,8 +376,43 @@ class Runtime:
         self.facts["training_logs"] = str(root)
         return callbacks
 
+    def _backup_callbacks(self, model: keras.Model, label: str):
+        """``(callbacks, earlier epoch logs)`` that keep this fit resumable under ``backup_dir/NNN-label``.
+
+        The epoch logs are written before the training state, so after a kill they hold at least the epochs
+        the state holds; the extra ones are dropped on resume. A model not built before ``fit`` cannot be
+        restored by Keras: its fit is not backed up (it trains again on resume), said once."""
+        import json
+        import re
+        from pathlib import Path
+
+        if not model.built:
+            if not self.facts.get("backup_skipped"):
+                self.facts["backup_skipped"] = "a model not built before fit is not backed up (trains again on resume)"
+                self.log(self.facts["backup_skipped"])
+            return [], {}
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label.split(" ", 1)[-1] if self.planned else label).strip("_")[:60]
+        folder = Path(self.backup_dir) / f"{self.fits:03d}-{slug or 'fit'}"
+        earlier: dict[str, list] = {}
+        state = folder / "training_metadata.json"
+        if state.exists() and (folder / "epoch_logs.json").exists():
+            done = int(json.loads(state.read_text())["epoch"])
+            earlier = {k: v[:done] for k, v in json.loads((folder / "epoch_logs.json").read_text()).items()}
+            self.facts["fits_restored"] = int(self.facts.get("fits_restored", 0)) + 1
+        elif folder.exists():  # state without its logs (or neither): start this fit afresh
+            import shutil
+
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        return [EpochLogKeeper(folder / "epoch_logs.json", earlier),
+                keras.callbacks.BackupAndRestore(str(folder), double_checkpoint=True, delete_checkpoint=False)], earlier
+
     def _fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         callbacks = list(kwargs.pop("callbacks", None) or [])
+        earlier: dict[str, list] = {}
+        if self.backup_dir is not None and not self.dry_run:
+            backup, earlier = self._backup_callbacks(model, label)
+            callbacks = backup + callbacks
         if self.log_dir is not None:
             callbacks += self._log_callbacks(label)
         if progress and self.verbosity:
@@ -376,6 +433,11 @@ class Runtime:
                 kwargs["validation_steps"] = DRY_RUN_STEPS
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         self.facts.setdefault("jit_compile", bool(getattr(model, "jit_compile", False)))
+        if earlier:  # a resumed fit: the epochs trained before the interruption come first
+            done = len(next(iter(earlier.values()), []))
+            history.history = {k: earlier.get(k, [None] * done) + list(v) for k, v in history.history.items()} \
+                if history.history else {k: list(v) for k, v in earlier.items()}
+            history.epoch = list(range(done + len(history.epoch)))
         return history
 
 
