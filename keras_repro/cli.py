@@ -278,6 +278,9 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
         backend = _env.select_backend(backend)
     except _env.BackendError as exc:
         _fail(str(exc))
+    if processes > 1 and not os.environ.get(processes_mod.SUPERVISED):
+        # this process's part runs in a child whose native abort (a peer died) becomes one line here
+        sys.exit(processes_mod.supervise(process_id, sys.argv[1:]))
     _env.prepare_devices(backend, devices)  # simulated JAX CPU devices: before JAX is imported
     keras = _env.import_keras_quietly()
     if processes > 1:

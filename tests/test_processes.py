@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -160,3 +161,47 @@ def test_a_missing_backend_package_is_one_line(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["Error: backend 'torch' is not installed (pip install torch)"]
+
+
+def test_a_process_whose_peer_dies_ends_with_one_line(tmp_path):
+    """A peer killed mid-run (SIGKILL): JAX's distributed service aborts the survivor from C++; what the user
+    sees is one line naming the cause and the file with the engine's report, and the run is not left running."""
+    port = _port()
+    out0, err0, err1 = tmp_path / "out0", tmp_path / "err0.txt", tmp_path / "err1.txt"
+    env = _env(REPRO_HEARTBEAT_TIMEOUT_S="10")
+
+    def start(i, err):
+        return subprocess.Popen([sys.executable, "-m", "keras_repro.cli", "run", "lenet", "--profile", "smoke",
+                                 "--set", "epochs=500", "--backend", "jax", "--processes", "2", "--process-id", str(i),
+                                 "--coordinator", f"127.0.0.1:{port}", "--out", str(out0 if i == 0 else tmp_path / "o1")],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err.open("w"),
+                                start_new_session=True)
+
+    procs = [start(0, err0), start(1, err1)]
+    try:
+        deadline = time.monotonic() + 300
+        while "epoch" not in err0.read_text() and time.monotonic() < deadline:  # both are training
+            assert procs[0].poll() is None, err0.read_text()[-3000:]
+            time.sleep(0.5)
+        assert "epoch" in err0.read_text(), err0.read_text()[-3000:]
+        os.killpg(procs[1].pid, 9)  # process 1 and its child
+        killed = time.monotonic()
+        code = procs[0].wait(timeout=180)
+        assert time.monotonic() - killed < 150
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+    lines = [line for line in err0.read_text().splitlines() if line.strip()]
+    assert code == 1, lines[-20:]
+    last = lines[-1]
+    assert last.startswith("Error: process 0: JAX ended this process: a peer of the job died"), lines[-20:]
+    report = Path(last.rsplit("the engine's full report: ", 1)[1])
+    assert report.is_file() and re.search(r"^F\d{4} ", report.read_text(), re.M), report.read_text()[-2000:]
+    assert not any(line.startswith(("F0", "E0", "*** ", "Fatal Python")) for line in lines), lines[-20:]
+    (folder,) = (out0 / "lenet").iterdir()
+    from keras_repro.suite.run_record import live_status
+
+    assert live_status(json.loads((folder / "run.json").read_text()))[0] in ("failed", "interrupted")
+    report.unlink()

@@ -9,6 +9,8 @@ before it applies ``--backend``).
 """
 from __future__ import annotations
 
+import re
+
 
 class ProcessesError(ValueError):
     """The options cannot form a job (one sentence, shown before anything runs)."""
@@ -20,7 +22,7 @@ _PROCESS_GROUP: dict[str, object] | None = None
 
 # Seconds a process waits for the others to join, and for a silent peer before it gives up (its run then
 # fails instead of hanging).
-# (REPRO_JOIN_TIMEOUT_S overrides the first, e.g. for tests.)
+# (REPRO_JOIN_TIMEOUT_S and REPRO_HEARTBEAT_TIMEOUT_S override them, e.g. for tests.)
 JOIN_TIMEOUT_S = 120
 HEARTBEAT_TIMEOUT_S = 60
 
@@ -104,6 +106,62 @@ def rendezvous(coordinator: str, processes: int, process_id: int, timeout_s: flo
         time.sleep(0.5)
 
 
+# Lines of the engine's native logging (glog), of a native crash dump, or of Python's faulthandler
+_NATIVE = re.compile(r"^(?:[FEWI]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]|\*\*\* |\s+@\s+0x|Fatal Python error|"
+                     r"Current thread 0x|Thread 0x|\s+File \".*\", line \d+ in |Extension modules:|\s*$)")
+_FATAL = re.compile(r"^(?:F\d{4} \S+\s+\d+ \S+:\d+\]\s*(?P<why>.*)|Fatal Python error: (?P<py>.*))")
+SUPERVISED = "REPRO_PROCESS_SUPERVISED"  # set in the supervised child: it runs the job itself
+
+
+def supervise(process_id: int, argv: list[str]) -> int:
+    """Run this process's part of the job in a child ``repro`` and turn a native abort into one line.
+
+    When a peer dies, JAX's distributed service ends the surviving processes from C++ (``LOG(FATAL)``,
+    SIGABRT) with a crash dump that no Python code can catch. The child's stderr is read here: its own lines
+    pass through; the engine's native lines go to a file (kept only if something was written); if the
+    child was aborted, one line says what ended it and where the full report is. Returns the exit status.
+    SIGTERM and SIGHUP are passed on to the child (Ctrl-C reaches it from the terminal).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    env = {**os.environ, SUPERVISED: "1"}
+    child = subprocess.Popen([sys.executable, "-m", "keras_repro.cli", *argv], env=env, stderr=subprocess.PIPE,
+                             text=True, errors="replace", bufsize=1)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: child.send_signal(signum))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal sends Ctrl-C to the child too; it records the end
+    fd, report = tempfile.mkstemp(prefix=f"repro-process-{process_id}-", suffix=".log")
+    fatal, native = None, 0
+    with os.fdopen(fd, "w") as log:
+        for line in child.stderr:
+            found = _FATAL.match(line)
+            if found and fatal is None:
+                fatal = (found.group("why") or found.group("py") or "").strip()
+            if fatal is not None or _NATIVE.match(line) and line.strip():
+                log.write(line)
+                native += 1
+            elif line.strip() or not native:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+    code = child.wait()
+    if not native:
+        os.unlink(report)
+    if fatal is None and code >= 0:
+        return code
+    where = f"; the engine's full report: {report}" if native else ""
+    if fatal is None:
+        sys.stderr.write(f"Error: process {process_id} was killed (signal {-code}){where}\n")
+    else:
+        lost = "another task died" in fatal or "heartbeat" in fatal.lower()
+        why = f"a peer of the job died or stopped answering ({fatal.split('.')[0]})" if lost else fatal
+        sys.stderr.write(f"Error: process {process_id}: JAX ended this process: {why}{where}\n")
+    return 1
+
+
 def join(coordinator: str, processes: int, process_id: int) -> None:
     """Join the job of ``processes`` JAX processes coordinated at ``coordinator`` (``HOST:PORT``).
 
@@ -120,8 +178,9 @@ def join(coordinator: str, processes: int, process_id: int) -> None:
     rendezvous(coordinator, processes, process_id, timeout)
 
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    heartbeat = int(os.environ.get("REPRO_HEARTBEAT_TIMEOUT_S", HEARTBEAT_TIMEOUT_S))
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=processes, process_id=process_id,
-                               initialization_timeout=timeout, heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT_S,
+                               initialization_timeout=timeout, heartbeat_timeout_seconds=heartbeat,
                                shutdown_timeout_seconds=JOIN_TIMEOUT_S)
     _PROCESS_GROUP = {"processes": processes, "process_id": process_id, "coordinator": coordinator}
 
