@@ -143,7 +143,9 @@ BF16_SHARDS = [(["lenet"], ()), (["resnet_degradation"], ("tensorflow",)), (["al
                (["super_resolution", "segmentation"], ())]
 # Every shard runs on TensorFlow. On JAX the dry-run shards exercise the same code (policy, layers, losses,
 # the runtime's JAX path) as alexnet+localization's; vgg_progressive and googlenet+resnext there took 2–4
-# minutes each (XLA's CPU bfloat16 convolutions), so they run on TensorFlow only to keep the suite short.
+# minutes each (XLA's CPU bfloat16 convolutions), so on JAX their models (VGG grown and with a frozen
+# backbone, ResNeXt's grouped convolutions, GoogLeNet with auxiliary heads) train a few steps in
+# test_models_bf16.py instead, which checks dtypes as well as finiteness.
 JAX_BF16_SKIPPED = (["vgg_progressive"], ["googlenet_inception", "resnext_cardinality"])
 BF16_CASES = [(shard, trained_on, backend) for shard, trained_on in BF16_SHARDS for backend in ("jax", "tensorflow")
               if not (backend == "jax" and shard in JAX_BF16_SKIPPED)]

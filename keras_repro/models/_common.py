@@ -56,6 +56,14 @@ def check_sides(input_shape, min_side: int, include_top: bool) -> None:
                          f"include_top=False with pooling for any size. Received: input_shape={tuple(input_shape)}")
 
 
+def output_dtype() -> str | None:
+    """The dtype of a model's output layer: ``"float32"`` under a mixed policy (Keras's mixed-precision guide:
+    the final softmax, and so the loss, in float32; a bfloat16 softmax keeps ~3 significant digits), else
+    ``None`` (the global policy). Read when the model is built."""
+    policy = keras.config.dtype_policy()
+    return "float32" if policy.compute_dtype != policy.variable_dtype else None
+
+
 def trainable_parameters(model: keras.Model) -> int:
     """Trainable parameters only: what torchvision's and Caffe's counts report (``count_params`` also
     counts non-trainable weights such as BatchNorm's moving statistics)."""

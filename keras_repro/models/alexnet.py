@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 
 from keras_repro.models._common import (
+    output_dtype,
     check_positive, check_sides, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
 )
 
@@ -84,7 +85,7 @@ def alexnet(*, include_top: bool = True, input_shape: tuple[int, int, int] = (22
                 x = keras.layers.Dropout(dropout, name=f"{layer_name}_dropout")(x)
             x = keras.layers.Dense(scaled(4096, width_multiplier), activation=activation,
                                    kernel_initializer=fresh_initializer(kernel_initializer), name=layer_name)(x)
-        x = keras.layers.Dense(classes, activation=classifier_activation,
+        x = keras.layers.Dense(classes, activation=classifier_activation, dtype=output_dtype(),
                                kernel_initializer=fresh_initializer(kernel_initializer), name="predictions")(x)
     else:
         x = global_pooling(x, pooling)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 
 from keras_repro.models._common import (
+    output_dtype,
     check_positive, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
 )
 
@@ -61,7 +62,7 @@ def _aux_classifier(x, classes: int, name: str, *, width_multiplier: float, drop
                            kernel_initializer=fresh_initializer(kernel_initializer), name=f"{name}_fc")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
-    return keras.layers.Dense(classes, activation="softmax", name=name)(x)
+    return keras.layers.Dense(classes, activation="softmax", dtype=output_dtype(), name=name)(x)
 
 
 def googlenet(*, include_top: bool = True, input_shape: tuple = (224, 224, 3), classes: int = 1000,
@@ -114,5 +115,5 @@ def googlenet(*, include_top: bool = True, input_shape: tuple = (224, 224, 3), c
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
-    x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    x = keras.layers.Dense(classes, activation=classifier_activation, dtype=output_dtype(), name="predictions")(x)
     return keras.Model(model_inputs(inputs, input_tensor), [x, *aux] if aux_classifiers else x, name=name)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import keras
 
 from keras_repro.models._common import (
+    output_dtype,
     check_positive, check_sides, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
 )
 
@@ -62,7 +63,7 @@ def lenet5(*, include_top: bool = True, input_shape: tuple[int, int, int] = (32,
         for i, units in enumerate((120, 84), start=1):
             x = keras.layers.Dense(scaled(units, width_multiplier), activation=activation,
                                    kernel_initializer=fresh_initializer(kernel_initializer), name=f"fc{i}")(x)
-        x = keras.layers.Dense(classes, activation=classifier_activation,
+        x = keras.layers.Dense(classes, activation=classifier_activation, dtype=output_dtype(),
                                kernel_initializer=fresh_initializer(kernel_initializer), name="predictions")(x)
     else:
         x = global_pooling(x, pooling)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import keras
 
 from keras_repro.models._common import (
+    output_dtype,
     check_positive, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
 )
 
@@ -100,7 +101,7 @@ def bottleneck_block(x, filters: int, stride: int = 1, *, name: str, cardinality
 def _head(x, inputs, *, include_top: bool, classes: int, pooling, classifier_activation, name: str):
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = keras.layers.Dense(classes, activation=classifier_activation, dtype=output_dtype(), name="predictions")(x)
     else:
         x = global_pooling(x, pooling)
     return keras.Model(inputs, x, name=name)

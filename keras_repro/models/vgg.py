@@ -21,6 +21,7 @@ from __future__ import annotations
 import keras
 
 from keras_repro.models._common import (
+    output_dtype,
     check_positive, check_sides, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
 )
 
@@ -49,7 +50,7 @@ def vgg_top(x, classes: int, *, fc_units: int, activation="relu", kernel_initial
                                kernel_initializer=fresh_initializer(kernel_initializer), name=f"fc{i}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
-    return keras.layers.Dense(classes, activation=classifier_activation,
+    return keras.layers.Dense(classes, activation=classifier_activation, dtype=output_dtype(),
                               kernel_initializer=fresh_initializer(kernel_initializer), name="predictions")(x)
 
 
@@ -231,5 +232,6 @@ def vgg_backbone(trained: keras.Model, classes: int, *, head_units: int = 256, a
     x = backbone(inputs, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
     x = keras.layers.Dense(head_units, activation=activation, name="head_fc")(x)
-    outputs = keras.layers.Dense(classes, activation=classifier_activation, name="head_predictions")(x)
+    outputs = keras.layers.Dense(classes, activation=classifier_activation, dtype=output_dtype(),
+                                 name="head_predictions")(x)
     return keras.Model(inputs, outputs, name=name or f"{trained.name}_backbone_head")
