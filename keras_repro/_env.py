@@ -140,6 +140,26 @@ def select_backend(name: str | None) -> str:
     return name
 
 
+def accelerator_present() -> bool:
+    """Whether the backend Keras runs on sees a GPU or TPU (call after Keras is imported)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() != "cpu"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+    if backend == "torch":
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return False
+
+
 def prepare_devices(backend: str, devices: int | str | None) -> None:
     """Before Keras is imported: let ``devices`` simulated CPU devices exist for a data-parallel run.
 

@@ -405,6 +405,10 @@ LAYER_CASES = {
                                                                    "activation": "relu"},
                         input_shape=(4, 5), expected_output_shape=(4, 3), expected_num_trainable_weights=2,
                         expected_num_non_trainable_weights=0, expected_num_seed_generators=1),
+    "GroupedConv2D": dict(layer_cls=layers.GroupedConv2D, init_kwargs={"filters": 8, "kernel_size": 3, "groups": 4,
+                                                                       "padding": "same"},
+                          input_shape=(2, 6, 6, 4), expected_output_shape=(2, 6, 6, 8),
+                          expected_num_trainable_weights=2, expected_num_non_trainable_weights=0),
 }
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_repro.layers.convolution import GroupedConv2D
 from keras_repro.models._common import (
     output_dtype,
     check_positive, check_top, fresh_initializer, global_pooling, image_input, model_inputs, scaled,
@@ -52,8 +53,9 @@ VARIANTS = ("v1", "v1.5")
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, *, groups: int = 1, use_bias: bool = False,
              kernel_initializer="he_normal", padding: str = "same", epsilon: float = BN_EPSILON):
-    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding=padding, groups=groups, use_bias=use_bias,
-                            kernel_initializer=fresh_initializer(kernel_initializer), name=f"{name}_conv")(x)
+    conv = GroupedConv2D if groups > 1 else keras.layers.Conv2D  # grouped: fast on CPUs too (see the layer)
+    x = conv(filters, kernel, strides=stride, padding=padding, groups=groups, use_bias=use_bias,
+             kernel_initializer=fresh_initializer(kernel_initializer), name=f"{name}_conv")(x)
     return keras.layers.BatchNormalization(epsilon=epsilon, momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
 
 
