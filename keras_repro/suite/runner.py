@@ -420,4 +420,4 @@ def _run_body(repro: Reproduction, ctx: Context) -> str | None:
 def _process_facts(ctx: Context) -> dict[str, Any]:
     """What the process actually used: frameworks it loaded, and the compiler setting of its models."""
     loaded = sorted(name for name in ("tensorflow", "jax", "torch") if name in sys.modules)
-    return {"frameworks_loaded": loaded, **ctx.runtime.facts}
+    return {"frameworks_loaded": loaded, **ctx.runtime.facts, "training_time": ctx.runtime.timing()}

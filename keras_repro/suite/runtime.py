@@ -32,6 +32,21 @@ class EpochLogKeeper(keras.callbacks.Callback):
         results.atomic_write_text(self.path, json.dumps(self.logs))
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch of a fit (the first one includes tracing and compiling the step)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.monotonic() - self._start)
+
+
 class ProgressLogger(keras.callbacks.Callback):
     """Reports epoch progress through ``log`` at most every ``every_s`` seconds (and at the end).
 
@@ -76,6 +91,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+STEPS_TOGETHER = 16  # training steps per call into the backend where nothing watches single batches
 DRY_RUN_STEPS = 2  # training (and validation) batches per epoch of every fit in a dry run
 
 
@@ -183,6 +199,7 @@ class Runtime:
         # so a resumed run continues each fit where it stopped (a finished fit trains no more)
         self.backup_dir = None
         self._fit_seconds: list[float] = []
+        self._first_epoch_extra = 0.0  # sum over fits of (first epoch - median later epoch): compile estimate
         self.dry_run = dry_run  # every fit: at most DRY_RUN_STEPS batches per epoch (and of validation)
         self.devices = int(devices)
         self.precision = precision
@@ -263,6 +280,13 @@ class Runtime:
         else:
             with self._engine.scope():
                 yield
+
+    def timing(self) -> dict[str, float | int]:
+        """Where the run's time went, for ``run.json``: fits, seconds inside ``fit``, and how much of that the
+        first epochs took beyond the median later epoch (tracing and compiling, mostly; fits of one epoch
+        do not count there)."""
+        return {"fits": self.fits, "seconds_in_fit": round(sum(self._fit_seconds), 2),
+                "first_epoch_extra_s": round(self._first_epoch_extra, 2)}
 
     def plan(self, total: int, unit: str = "trainings") -> None:
         """Announce how many ``fit`` calls the run will make, so progress shows "7/17" and the time left."""
@@ -407,6 +431,30 @@ class Runtime:
         return [EpochLogKeeper(folder / "epoch_logs.json", earlier),
                 keras.callbacks.BackupAndRestore(str(folder), double_checkpoint=True, delete_checkpoint=False)], earlier
 
+    def _batch_steps_together(self, model: keras.Model, data, callbacks: list, kwargs: dict) -> None:
+        """Let Keras run up to ``STEPS_TOGETHER`` training steps per call (``steps_per_execution``).
+
+        The same steps on the same batches in the same order, so the same numbers; what it saves is the
+        per-step return to Python (on TensorFlow about 1 ms a step, most of a small model's step). Only for
+        a model's first fit with the default of one step, where no callback watches single batches, on one
+        device, and not on torch (its trainer allows one step per call). ``REPRO_STEPS_TOGETHER=1`` turns
+        it off."""
+        import os
+
+        limit = int(os.environ.get("REPRO_STEPS_TOGETHER", STEPS_TOGETHER))
+        if (limit <= 1 or keras.backend.backend() == "torch" or self._engine is not None or self._process[0] > 1
+                or getattr(model, "steps_per_execution", 1) != 1 or getattr(model, "train_function", None) is not None):
+            return
+        watched = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+        if any(getattr(type(cb), hook) is not getattr(keras.callbacks.Callback, hook)
+               for cb in callbacks for hook in watched):
+            return
+        steps = kwargs.get("steps_per_epoch") or _batches(data, kwargs.get("batch_size") or 32)
+        together = int(min(limit, steps)) if steps != float("inf") else limit
+        if together > 1:
+            model.steps_per_execution = together
+            self.facts["steps_together"] = max(int(self.facts.get("steps_together", 1)), together)
+
     def _fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         callbacks = list(kwargs.pop("callbacks", None) or [])
         earlier: dict[str, list] = {}
@@ -431,7 +479,13 @@ class Runtime:
                     _batches(validation[0] if isinstance(validation, tuple) else validation,
                              kwargs.get("validation_batch_size") or batch_size) > DRY_RUN_STEPS:
                 kwargs["validation_steps"] = DRY_RUN_STEPS
-        history = model.fit(*args, callbacks=callbacks, **kwargs)
+        self._batch_steps_together(model, data, callbacks, kwargs)
+        timer = EpochTimer()
+        history = model.fit(*args, callbacks=callbacks + [timer], **kwargs)
+        if len(timer.seconds) > 1:
+            import statistics
+
+            self._first_epoch_extra += max(0.0, timer.seconds[0] - statistics.median(timer.seconds[1:]))
         self.facts.setdefault("jit_compile", bool(getattr(model, "jit_compile", False)))
         if earlier:  # a resumed fit: the epochs trained before the interruption come first
             done = len(next(iter(earlier.values()), []))

@@ -1,0 +1,64 @@
+"""The runtime runs several training steps per call into the backend (``steps_per_execution``) where nothing
+watches single batches: the same steps, the same numbers, less time returning to Python (issue 14)."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from keras_repro.suite.runtime import STEPS_TOGETHER, Runtime
+
+
+def _fit(monkeypatch, together: str | None, callbacks=(), epochs=3, **kwargs):
+    if together is None:
+        monkeypatch.delenv("REPRO_STEPS_TOGETHER", raising=False)
+    else:
+        monkeypatch.setenv("REPRO_STEPS_TOGETHER", together)
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.3, seed=1), keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64") + (x[:, 1] > 1).astype("int64")
+    runtime = Runtime(log=lambda message: None, verbosity=0)
+    history = runtime.fit(model, x, y, batch_size=16, epochs=epochs, shuffle=False, callbacks=list(callbacks),
+                          validation_data=(x[:50], y[:50]), **kwargs)
+    return model, history, runtime
+
+
+def test_several_steps_per_call_give_the_same_numbers(monkeypatch):
+    together, history, runtime = _fit(monkeypatch, None)
+    assert together.steps_per_execution == min(STEPS_TOGETHER, 13) == runtime.facts["steps_together"]
+    one, one_history, one_runtime = _fit(monkeypatch, "1")
+    assert one.steps_per_execution == 1 and "steps_together" not in one_runtime.facts
+    np.testing.assert_allclose(history.history["loss"], one_history.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(history.history["val_accuracy"], one_history.history["val_accuracy"])
+    for a, b in zip(together.get_weights(), one.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_an_epoch_shorter_than_the_group_runs_its_steps(monkeypatch):
+    model, _, _ = _fit(monkeypatch, None, steps_per_epoch=3, epochs=2)
+    assert model.steps_per_execution == 3
+    assert int(model.optimizer.iterations.numpy()) == 6
+
+
+class _EveryBatch(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+
+
+@pytest.mark.parametrize("hook", ["train batch", "epoch only"])
+def test_a_callback_that_watches_batches_keeps_one_step_per_call(monkeypatch, hook):
+    if hook == "train batch":
+        watcher = _EveryBatch()
+        model, _, _ = _fit(monkeypatch, None, callbacks=[watcher], epochs=1)
+        assert model.steps_per_execution == 1 and watcher.seen == 13  # every one of the 13 batches
+    else:
+        model, _, _ = _fit(monkeypatch, None, callbacks=[keras.callbacks.EarlyStopping(patience=2)], epochs=1)
+        assert model.steps_per_execution == min(STEPS_TOGETHER, 13)
