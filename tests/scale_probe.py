@@ -72,10 +72,13 @@ def train(devices):
         else:
             inner = getattr(variable, "value", variable)
             placement = {"devices": len(getattr(inner, "values", [inner])), "kind": type(inner).__name__}
-        compute = str(model.layers[-1].layers[-1].compute_dtype) if hasattr(model.layers[-1], "layers") else ""
+        inner_layers = getattr(model.layers[-1], "layers", [])
+        convs = [layer for layer in inner_layers if isinstance(layer, keras.layers.Conv2D)]
+        compute = str(convs[0].compute_dtype) if convs else ""
+        head = str(inner_layers[-1].compute_dtype) if inner_layers else ""
         return {"loss": [float(v) for v in history.history["loss"]], "weights": weights, "variable": placement,
                 "batch": list(seen), "facts": runtime.facts, "variable_dtype": str(variable.dtype),
-                "last_compute_dtype": compute, "optimizer": type(model.optimizer).__name__}
+                "last_compute_dtype": compute, "head_compute_dtype": head, "optimizer": type(model.optimizer).__name__}
     finally:
         runtime.close()
 

@@ -74,7 +74,8 @@ def test_mixed_float16_scales_the_loss_and_keeps_float32_variables():
     out = _probe("jax", 2, "mixed_float16", "1")
     for run in (out["one"], out["many"]):
         assert run["optimizer"] == "LossScaleOptimizer"
-        assert run["variable_dtype"] == "float32" and run["last_compute_dtype"] == "float16"
+        assert run["variable_dtype"] == "float32" and run["last_compute_dtype"] == "float16"  # the convolutions
+        assert run["head_compute_dtype"] == "float32"  # the softmax and the loss in float32 (output_dtype)
         assert np.isfinite(run["loss"]).all()
     np.testing.assert_allclose(out["many"]["loss"], out["one"]["loss"], rtol=1e-3)  # float16 round-off
 
