@@ -237,8 +237,9 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
       repro run vgg_progressive --profile full --set dataset=tfds:cifar10   (killed, then:)
       repro run --resume results/vgg_progressive/20261201-101500-full-s0
     """
+    resume_folder = None
     if resume_spec is not None:
-        names, profile, seed, settings, backend, dry_run, devices, precision = _resume_options(
+        resume_folder, names, profile, seed, settings, backend, dry_run, devices, precision = _resume_options(
             resume_spec, out, names=names, run_all=run_all, profile=profile, seed=seed, settings=settings,
             backend=backend, dry_run=dry_run, devices=devices, precision=precision, jobs=jobs,
             dask_address=dask_address, processes=processes)
@@ -325,7 +326,7 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
                 from keras_repro.suite import resume as resume_mod
 
                 try:
-                    resume_mod.check_resumable(_resume_folder(resume_spec, out), repro.name, cfg.to_dict())
+                    resume_mod.check_resumable(resume_folder, repro.name, cfg.to_dict())
                 except resume_mod.ResumeError as exc:
                     _fail(str(exc))
         results.check_writable(out)
@@ -356,7 +357,7 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
                                               log=log, command=sys.argv, dry_run=dry_run, devices=devices,
                                               precision=precision, verbosity=verbosity, bar=bar,
                                               log_dir=log_dir, resumable=True if resumable else None,
-                                              resume=_resume_folder(resume_spec, out))
+                                              resume=resume_folder)
         except KeyboardInterrupt as exc:
             click.echo(f"\n{interrupts.describe(exc)}: {repro.name} {_recorded(exc)}; earlier runs untouched",
                        err=True)
@@ -379,7 +380,8 @@ def run(names, run_all, profile, backend, seed, settings, out, dry_run, devices,
 
 def _resume_options(spec, out, *, names, run_all, profile, seed, settings, backend, dry_run, devices, precision,
                     jobs, dask_address, processes):
-    """The options of a ``--resume`` run: the recorded ones; an option given that disagrees is one line, exit 2."""
+    """The run folder and the options of a ``--resume`` run: the recorded ones; an option given that disagrees
+    is one line, exit 2."""
     from keras_repro.suite import resume as resume_mod  # no Keras import
 
     try:
@@ -406,17 +408,8 @@ def _resume_options(spec, out, *, names, run_all, profile, seed, settings, backe
             _fail(f"--resume continues the run as recorded ({key.replace('_', '-')} {recorded[key]}); leave out "
                   f"--{key.replace('_', '-')} {value}", 2)
     devices = None if recorded["devices"] == "1" else recorded["devices"]
-    return ((info["reproduction"],), recorded["profile"], recorded["seed"], dict(info.get("overrides") or {}),
+    return (run.path, (info["reproduction"],), recorded["profile"], recorded["seed"], dict(info.get("overrides") or {}),
             recorded["backend"], recorded["dry_run"], devices, recorded["precision"])
-
-
-def _resume_folder(spec, out):
-    """The run folder ``--resume`` names (already checked by :func:`_resume_options`), or None."""
-    if spec is None:
-        return None
-    from keras_repro.suite import resume as resume_mod
-
-    return resume_mod.find(spec, out).path
 
 
 def _progress_output(verbosity: int):

@@ -59,3 +59,22 @@ def small_classifier():
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
     model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
     return model
+
+
+
+def write_import_blocker(folder: Path, *packages: str) -> Path:
+    """A ``sitecustomize.py`` in ``folder`` that makes importing any of ``packages`` fail, as on a machine
+    without them; put ``folder`` first on a fresh interpreter's ``PYTHONPATH``. Returns ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(f"""
+import importlib.abc, sys
+
+class _Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {tuple(packages)!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, _Absent())
+""")
+    return folder

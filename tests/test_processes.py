@@ -16,24 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import write_import_blocker
+
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).with_name("processes_probe.py")
 pytestmark = pytest.mark.xdist_group("processes")  # the two processes of a job need both cores at once
 
 
-BLOCK_BACKENDS = '''
-import importlib.abc, sys
-
-class _NoBackends(importlib.abc.MetaPathFinder):
-    """A machine with Keras and none of its backends: importing one fails."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("tensorflow", "jax", "torch"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, _NoBackends())
-'''
 
 
 def _env(**extra):
@@ -137,9 +126,7 @@ def test_options_that_cannot_form_a_job_get_one_line(tmp_path, args, message, in
     machine without torch (CI) or without any backend package."""
     env = _env()
     if installed == "no backend installed":
-        site = tmp_path / "site"
-        site.mkdir()
-        (site / "sitecustomize.py").write_text(BLOCK_BACKENDS)
+        site = write_import_blocker(tmp_path / "site", "tensorflow", "jax", "torch")  # no backend installed
         env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "keras_repro.cli", "run", "lenet", "--profile", "smoke", *args,
@@ -152,9 +139,7 @@ def test_options_that_cannot_form_a_job_get_one_line(tmp_path, args, message, in
 
 
 def test_a_missing_backend_package_is_one_line(tmp_path):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCK_BACKENDS)
+    site = write_import_blocker(tmp_path / "site", "tensorflow", "jax", "torch")
     env = _env(PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
     proc = subprocess.run([sys.executable, "-m", "keras_repro.cli", "run", "lenet", "--profile", "smoke",
                            "--backend", "torch", "--out", str(tmp_path / "out")], cwd=ROOT, env=env,

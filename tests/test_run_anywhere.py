@@ -10,31 +10,19 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import REPO
+from conftest import REPO, write_import_blocker
 from test_backends import installed, repro, user_env
 
 NAMES = sorted(p.stem for p in (REPO / "reproductions").glob("*.py") if not p.stem.startswith("_"))
 SHARDS = 4
 
-BLOCK_TENSORFLOW = '''
-import importlib.abc, sys
-
-class _NoTensorFlow(importlib.abc.MetaPathFinder):
-    """As on a GPU machine with JAX and no TensorFlow: importing it fails."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("tensorflow", "tensorflow_datasets", "tf_keras"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, _NoTensorFlow())
-'''
 
 
 @pytest.fixture(scope="module")
 def no_tensorflow_env(tmp_path_factory):
-    site = tmp_path_factory.mktemp("no_tensorflow")
-    (site / "sitecustomize.py").write_text(BLOCK_TENSORFLOW)
+    # as on a GPU machine with JAX and no TensorFlow
+    site = write_import_blocker(tmp_path_factory.mktemp("no_tensorflow"), "tensorflow", "tensorflow_datasets",
+                                "tf_keras")
     return user_env(PYTHONPATH=str(site))
 
 

@@ -39,7 +39,7 @@ def find(spec: str, results_dir: Path) -> results.Run:
 
 def check_status(run: results.Run) -> None:
     """Refuse a run that is still going, already done, or kept no training state."""
-    status, why = live_status(run.info)
+    status, _ = live_status(run.info)
     if status == results.RUNNING:
         raise ResumeError(f"{run.path} is still running (process {run.info.get('pid')} on {run.info.get('host')}); "
                           "wait for it or stop it first")
