@@ -89,6 +89,8 @@ LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 class Probe(keras.callbacks.Callback):
     """Every ``every`` steps: the full-data training loss and, for Rprop, the geometric-mean step size."""
 
+    reads_only_self_model = True  # the runtime may train a twin of the model (Runtime._twin_for)
+
     def __init__(self, x, y, every):
         super().__init__()
         self.x, self.y, self.every = x, y, every

@@ -89,6 +89,8 @@ def epochs_to_target(accuracies, target: float) -> float:
 class GradientNormProbe(keras.callbacks.Callback):
     """Records every layer's gradient norm on a fixed batch after each epoch."""
 
+    reads_only_self_model = True  # the runtime may train a twin of the model (Runtime._twin_for)
+
     def __init__(self, x, y):
         super().__init__()
         self.x, self.y = x, y

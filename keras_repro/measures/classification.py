@@ -25,6 +25,8 @@ class StepsToTarget(keras.callbacks.Callback):
     reached ``target``, or ``None`` if the budget ran out first.
     """
 
+    reads_only_self_model = True  # the runtime may train a twin of the model (Runtime._twin_for)
+
     def __init__(self, x_val: np.ndarray, y_val: np.ndarray, target: float, every: int):
         super().__init__()
         if not 0 < target <= 1 or every < 1:

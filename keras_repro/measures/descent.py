@@ -266,6 +266,8 @@ class WeightRecorder(keras.callbacks.Callback):
     """Records the flattened trainable weights before training and after every step, and the
     per-step loss Keras reports; stops training after ``max_steps`` steps if given."""
 
+    reads_only_self_model = True  # the runtime may train a twin of the model (Runtime._twin_for)
+
     def __init__(self, max_steps: int | None = None):
         super().__init__()
         self.max_steps = max_steps
@@ -288,6 +290,8 @@ class WeightRecorder(keras.callbacks.Callback):
 class StepTimer(keras.callbacks.Callback):
     """Wall-clock seconds of every training step (the step's result is fetched before the clock stops)."""
 
+    reads_only_self_model = True  # the runtime may train a twin of the model (Runtime._twin_for)
+
     def __init__(self):
         super().__init__()
         self.seconds: list[float] = []
@@ -307,6 +311,8 @@ class LossPerStep(keras.callbacks.Callback):
 
     Stops training at the first loss that is not finite or, if ``stop_below`` is given, ``<= stop_below``.
     """
+
+    reads_only_self_model = True  # the runtime may train a twin of the model (Runtime._twin_for)
 
     def __init__(self, stop_below: float | None = None):
         super().__init__()

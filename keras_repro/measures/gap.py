@@ -26,6 +26,8 @@ class GapRecorder(keras.callbacks.Callback):
     ``loss_gap`` (val − train loss) and ``acc_gap`` (train − val accuracy).
     """
 
+    reads_only_self_model = True  # the runtime may train a twin of the model (Runtime._twin_for)
+
     def __init__(self, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray], every: int = 1):
         super().__init__()
         if every < 1:

@@ -93,6 +93,7 @@ def _duration(seconds: float) -> str:
 
 STEPS_TOGETHER = 16  # training steps per call into the backend where nothing watches single batches
 DRY_RUN_STEPS = 2  # training (and validation) batches per epoch of every fit in a dry run
+TWINS_KEPT = 8  # trained twins a run keeps (see Runtime._twin_for); REPRO_REUSE_TRAINING=0 turns them off
 
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -455,8 +456,52 @@ class Runtime:
             model.steps_per_execution = together
             self.facts["steps_together"] = max(int(self.facts.get("steps_together", 1)), together)
 
+    def _twin_for(self, model: keras.Model, callbacks: list):
+        """A private twin of ``model`` to train instead of it, or ``None`` (train ``model`` itself).
+
+        Each new model traces and compiles its own training function, which on this project's small,
+        many-seed reproductions takes longer than the training (a retrace per seed). Models of the same
+        architecture and compile configuration (names, initializers and a constant learning rate aside: the
+        training function never reads the first two and reads the rate from a variable) can share one. The
+        first model of its kind trains itself; at the second, a twin is cloned from it; each fit copies the model's
+        state into the twin (every variable, random-seed states included, and the optimizer's variables,
+        built fresh), trains the twin, and copies the state back. The same steps on the same values: the
+        same numbers (tested on TensorFlow and JAX; construction of the twin leaves the global random states
+        as they were, and on JAX the twin takes the batch that a model's first fit takes to build its metrics,
+        see :func:`_first_fit_peeks`). Only for Functional and Sequential models of serialisable layers (no
+        ``Lambda``), on one device, not on torch (nothing to compile there), with Keras's own callbacks or
+        callbacks that declare ``reads_only_self_model = True`` (they see the twin as ``self.model``; one
+        that holds the model otherwise would watch the wrong object). ``REPRO_REUSE_TRAINING=0`` turns it off.
+        """
+        import os
+
+        if (os.environ.get("REPRO_REUSE_TRAINING", "1") == "0" or keras.backend.backend() == "torch"
+                or self._engine is not None or self._process[0] > 1):
+            return None
+        if not all(type(cb).__module__.startswith("keras.") or getattr(cb, "reads_only_self_model", False)
+                   for cb in callbacks):
+            return None
+        key = _twin_key(model)
+        if key is None:
+            return None
+        twins, seen = self.__dict__.setdefault("_twins", {}), self.__dict__.setdefault("_twin_keys_seen", set())
+        if key in twins:
+            twins[key] = twins.pop(key)  # most recently used last
+            return twins[key]
+        if key not in seen:  # the first model of its kind trains itself: most fits are one of a kind
+            seen.add(key)
+            return None
+        twin = _make_twin(model)
+        if twin is not None:
+            twins[key] = twin
+            self.facts["twins"] = int(self.facts.get("twins", 0)) + 1
+            while len(twins) > TWINS_KEPT:
+                twins.pop(next(iter(twins)))
+        return twin
+
     def _fit(self, model: keras.Model, *args, label: str = "", progress: bool = True, **kwargs):
         callbacks = list(kwargs.pop("callbacks", None) or [])
+        user_callbacks = list(callbacks)
         earlier: dict[str, list] = {}
         if self.backup_dir is not None and not self.dry_run:
             backup, earlier = self._backup_callbacks(model, label)
@@ -481,7 +526,21 @@ class Runtime:
                 kwargs["validation_steps"] = DRY_RUN_STEPS
         self._batch_steps_together(model, data, callbacks, kwargs)
         timer = EpochTimer()
-        history = model.fit(*args, callbacks=callbacks + [timer], **kwargs)
+        twin = self._twin_for(model, user_callbacks)
+        if twin is None:
+            history = model.fit(*args, callbacks=callbacks + [timer], **kwargs)
+        else:  # the same training on a twin whose training function is already compiled
+            _copy_state(model, twin)
+            if _first_fit_peeks(model):  # draw what the model's own first fit would (JAX: a batch's shuffle)
+                object.__setattr__(twin, "_symbolic_build", _peek_once(twin))
+            try:
+                history = twin.fit(*args, callbacks=callbacks + [timer], **kwargs)
+            finally:
+                twin.__dict__.pop("_symbolic_build", None)
+                _copy_state(twin, model)
+            history.set_model(model)
+            self.facts["fits_on_twins"] = int(self.facts.get("fits_on_twins", 0)) + 1
+            model = twin
         if len(timer.seconds) > 1:
             import statistics
 
@@ -493,6 +552,177 @@ class Runtime:
                 if history.history else {k: list(v) for k, v in earlier.items()}
             history.epoch = list(range(done + len(history.epoch)))
         return history
+
+
+def _twin_key(model: keras.Model) -> str | None:
+    """What a model's training function depends on, as a string (``None``: the model cannot have a twin).
+
+    The model's serialised configuration with its layers' names replaced by their order and initializers
+    left out, its build shapes, its compile arguments (Keras objects by configuration, other callables by
+    identity), its steps per call and the dtype policy."""
+    import json
+
+    if not (model.built and model.compiled) or getattr(model, "train_function", None) is not None:
+        return None
+    kind = type(model)
+    if kind.__name__ not in ("Functional", "Sequential") or not kind.__module__.startswith("keras."):
+        return None
+    layers = list(model._flatten_layers(include_self=False))
+    if any(isinstance(layer, keras.layers.Lambda) or (type(layer).__name__ not in ("Functional", "Sequential")
+                                                      and not _serialisable_class(type(layer)))
+           for layer in layers):
+        return None
+    names = {model.name: "~model"}
+    for i, layer in enumerate(layers):
+        names.setdefault(layer.name, f"~{i}")
+
+    def plain(value):
+        if isinstance(value, dict):  # (the compile arguments are keyed below, by what they are)
+            return {k: plain(v) for k, v in value.items()
+                    if not (isinstance(k, str) and (k.endswith("initializer") or k == "compile_config"))}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, str):
+            return names.get(value, value)
+        return value
+
+    def compile_arg(value):
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return value
+        if isinstance(value, dict):
+            return {str(k): compile_arg(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [compile_arg(v) for v in value]
+        module = getattr(value, "__module__", None) or type(value).__module__
+        if isinstance(value, keras.optimizers.Optimizer) and _serialisable_class(type(value)):
+            # its name ("adam_3") names variables only; a constant learning rate is a variable the step reads
+            serialised = keras.saving.serialize_keras_object(value)
+            serialised["config"] = {k: v for k, v in serialised["config"].items() if not (
+                k == "name" or k == "learning_rate" and isinstance(v, (int, float)))}
+            return serialised
+        if module.startswith("keras.") and not callable(value) or isinstance(
+                value, (keras.losses.Loss, keras.metrics.Metric, keras.optimizers.Optimizer)) and \
+                _serialisable_class(type(value)):
+            return keras.saving.serialize_keras_object(value)
+        if callable(value) and module.startswith("keras."):
+            return f"{module}.{getattr(value, '__qualname__', value)}"
+        return f"object {id(value)}"  # anything else: only the same object
+
+    try:
+        config = plain(keras.saving.serialize_keras_object(model))
+        arguments = plain({k: compile_arg(v) for k, v in model._compile_config.config.items()})
+        return json.dumps([config, arguments, int(model.steps_per_execution),
+                           keras.config.dtype_policy().name, keras.backend.backend()], sort_keys=True, default=repr)
+    except Exception:  # a model or argument that does not serialise: no twin
+        return None
+
+
+def _serialisable_class(cls) -> bool:
+    """Keras's own class, or one registered as serialisable (its configuration describes it)."""
+    return cls.__module__.startswith("keras.") or keras.saving.get_registered_name(cls) != cls.__name__
+
+
+@contextlib.contextmanager
+def _random_state_kept() -> Iterator[None]:
+    """Python's, NumPy's and Keras's global random states as they were before (building a model draws
+    from them: a twin's construction must not change the shuffles and masks of the run)."""
+    import random
+
+    import numpy as np
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    generator = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
+    seed_state = None if generator is None else keras.ops.convert_to_numpy(generator.state.value).copy()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        if generator is None:
+            global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)
+        else:
+            global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, generator)
+            generator.state.assign(seed_state)
+
+
+def _make_twin(model: keras.Model) -> keras.Model | None:
+    """A new model from ``model``'s configuration, compiled with the same arguments (a fresh optimizer and
+    fresh metrics), or ``None`` where its variables do not line up with the model's. The global random
+    states are left as they were."""
+    with _random_state_kept():
+        return _new_twin(model)
+
+
+def _new_twin(model: keras.Model) -> keras.Model | None:
+    try:
+        twin = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+        arguments = dict(model._compile_config.config)
+
+        def fresh(value):
+            if isinstance(value, (keras.metrics.Metric, keras.optimizers.Optimizer)):
+                return type(value).from_config(value.get_config())
+            if isinstance(value, dict):
+                return {k: fresh(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(fresh(v) for v in value)
+            return value
+
+        arguments = {k: fresh(v) for k, v in arguments.items()}
+        arguments["steps_per_execution"] = model.steps_per_execution
+        twin.compile(**arguments)
+    except Exception:
+        return None
+    if not _aligned(model.variables, twin.variables):
+        return None
+    optimizer = model.optimizer
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    twin.optimizer.build(twin.trainable_variables)
+    return twin if _aligned(optimizer.variables, twin.optimizer.variables) else None
+
+
+def _first_fit_peeks(model: keras.Model) -> bool:
+    """Whether Keras's ``fit`` of ``model`` takes a batch first to build its metrics and loss (the JAX trainer
+    does, for a model's first fit; the TensorFlow one only under a distribution strategy, which twins are not
+    used with). That batch is drawn like the others: for shuffled arrays, one more NumPy permutation."""
+    if keras.backend.backend() != "jax":
+        return False
+    metrics, loss = getattr(model, "_compile_metrics", None), getattr(model, "_compile_loss", None)
+    return (not all(layer.built for layer in model._flatten_layers()) or (metrics is not None and not metrics.built)
+            or (loss is not None and not loss.built))
+
+
+def _peek_once(twin: keras.Model):
+    """A built twin's stand-in for ``Trainer._symbolic_build`` at its next call (the fit's; the validation's
+    after it finds everything built, as the model's would): take the first batch as Keras would, build nothing."""
+    def peek(iterator=None, data_batch=None) -> None:
+        twin.__dict__.pop("_symbolic_build", None)
+        if data_batch is None and iterator is not None:
+            for _, _, data in iterator:
+                if not isinstance(data, (list, tuple)):
+                    next(data)
+                break
+
+    return peek
+
+
+def _aligned(a, b) -> bool:
+    return len(a) == len(b) and all(tuple(x.shape) == tuple(y.shape) and x.dtype == y.dtype for x, y in zip(a, b))
+
+
+def _copy_state(source: keras.Model, target: keras.Model) -> None:
+    """Every variable of ``source`` (weights, statistics, random-seed states) and of its optimizer into ``target``."""
+    if not source.optimizer.built:
+        source.optimizer.build(source.trainable_variables)
+    if not target.optimizer.built:
+        target.optimizer.build(target.trainable_variables)
+    for a, b in ((source.variables, target.variables), (source.optimizer.variables, target.optimizer.variables)):
+        if not _aligned(a, b):
+            raise RuntimeError("a model and its twin no longer have the same variables")
+        for s, t in zip(a, b):
+            t.assign(s.value)
 
 
 def _stride(data, k: int, i: int):
