@@ -163,3 +163,34 @@ def test_jax_trains_twins_to_the_same_numbers():
     """
     out = assert_ok(run_python(code, backend="jax"))
     assert "1 3" in out and "0 None" in out and "same" in out  # the PyDataset's fits run other steps per call
+
+
+def test_fits_of_other_batch_shapes_keep_apart(monkeypatch):
+    # a training function retraced for several shapes runs more generic code: what a step costs changes
+    # (gd_variants times full-batch steps at several data-set sizes on one architecture)
+    import tensorflow as tf
+
+    monkeypatch.setenv("REPRO_REUSE_TRAINING", "1")
+    runtime = Runtime(log=lambda message: None, verbosity=0)
+    x, y = _data()
+    for seed, batch in enumerate((16, 16, 40, 40, 120)):
+        runtime.fit(_model(seed), x, y, batch_size=batch, epochs=1, shuffle=False)
+    assert runtime.facts["twins"] == 2 and runtime.facts["fits_on_twins"] == 2
+    for seed, n in enumerate((60, 60, 90)):
+        full = tf.data.Dataset.from_tensors((x[:n], y[:n])).repeat()
+        runtime.fit(_model(10 + seed), full, steps_per_epoch=2, epochs=1)
+    assert runtime.facts["twins"] == 3 and runtime.facts["fits_on_twins"] == 3
+
+
+def test_a_model_trained_on_a_twin_evaluates_its_own_weights(monkeypatch):
+    runtime, ((_, _), (model, _), (_, _)) = _train(monkeypatch, "1", shuffle=False)
+    x, y = _data()
+    plain = _model(9)
+    plain.set_weights(model.get_weights())
+    assert model.evaluate(x, y, verbose=0) == plain.evaluate(x, y, verbose=0)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), plain.predict(x, verbose=0))
+    shifted = [w + 0.1 for w in model.get_weights()]  # the twin holds other values meanwhile: each call copies
+    model.set_weights(shifted)
+    plain.set_weights(shifted)
+    np.testing.assert_array_equal(model.predict(x[:7], verbose=0), plain.predict(x[:7], verbose=0))
+    assert model.evaluate(x, y, verbose=0) == plain.evaluate(x, y, verbose=0)

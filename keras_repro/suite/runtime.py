@@ -456,7 +456,7 @@ class Runtime:
             model.steps_per_execution = together
             self.facts["steps_together"] = max(int(self.facts.get("steps_together", 1)), together)
 
-    def _twin_for(self, model: keras.Model, callbacks: list):
+    def _twin_for(self, model: keras.Model, callbacks: list, data: str = ""):
         """A private twin of ``model`` to train instead of it, or ``None`` (train ``model`` itself).
 
         Each new model traces and compiles its own training function, which on this project's small,
@@ -469,7 +469,7 @@ class Runtime:
         same numbers (tested on TensorFlow and JAX; construction of the twin leaves the global random states
         as they were, and on JAX the twin takes the batch that a model's first fit takes to build its metrics,
         see :func:`_first_fit_peeks`). Only for Functional and Sequential models of serialisable layers (no
-        ``Lambda``), on one device, not on torch (nothing to compile there), with Keras's own callbacks or
+        ``Lambda``) and fits of the same batch shapes, on one device, not on torch (nothing to compile there), with Keras's own callbacks or
         callbacks that declare ``reads_only_self_model = True`` (they see the twin as ``self.model``; one
         that holds the model otherwise would watch the wrong object). ``REPRO_REUSE_TRAINING=0`` turns it off.
         """
@@ -484,6 +484,7 @@ class Runtime:
         key = _twin_key(model)
         if key is None:
             return None
+        key += data  # the batch shapes the training function is traced for (a step's cost depends on them)
         twins, seen = self.__dict__.setdefault("_twins", {}), self.__dict__.setdefault("_twin_keys_seen", set())
         if key in twins:
             twins[key] = twins.pop(key)  # most recently used last
@@ -526,7 +527,7 @@ class Runtime:
                 kwargs["validation_steps"] = DRY_RUN_STEPS
         self._batch_steps_together(model, data, callbacks, kwargs)
         timer = EpochTimer()
-        twin = self._twin_for(model, user_callbacks)
+        twin = self._twin_for(model, user_callbacks, _data_signature(args, kwargs))
         if twin is None:
             history = model.fit(*args, callbacks=callbacks + [timer], **kwargs)
         else:  # the same training on a twin whose training function is already compiled
@@ -539,6 +540,7 @@ class Runtime:
                 twin.__dict__.pop("_symbolic_build", None)
                 _copy_state(twin, model)
             history.set_model(model)
+            _evaluate_on(model, twin)
             self.facts["fits_on_twins"] = int(self.facts.get("fits_on_twins", 0)) + 1
             model = twin
         if len(timer.seconds) > 1:
@@ -617,6 +619,28 @@ def _twin_key(model: keras.Model) -> str | None:
         return None
 
 
+def _data_signature(args, kwargs) -> str:
+    """The shapes and dtypes of the batches a fit feeds (arrays: the batch size, the last batch's size and
+    the per-example shapes; tf.data: its element spec; other sources: their type and batch size). Fits that
+    feed other shapes keep apart: a training function retraced for several shapes runs more generic code
+    (TensorFlow relaxes the shapes), which changes what a step costs."""
+    import numpy as np
+
+    x = args[0] if args else kwargs.get("x")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    if hasattr(x, "element_spec"):
+        return repr(x.element_spec)
+    arrays = [a for part in (x, y) for a in (part.values() if isinstance(part, dict) else
+                                           part if isinstance(part, (list, tuple)) else [part])
+              if hasattr(a, "shape") and hasattr(a, "dtype")]
+    if arrays:
+        batch = int(kwargs.get("batch_size") or 32)
+        size = int(np.shape(arrays[0])[0]) if np.ndim(arrays[0]) else 0
+        return repr([batch, size % batch if size > batch else size,
+                     [(tuple(np.shape(a))[1:], str(a.dtype)) for a in arrays]])
+    return repr([type(x).__module__, type(x).__qualname__, getattr(x, "batch_size", None)])
+
+
 def _serialisable_class(cls) -> bool:
     """Keras's own class, or one registered as serialisable (its configuration describes it)."""
     return cls.__module__.startswith("keras.") or keras.saving.get_registered_name(cls) != cls.__name__
@@ -683,6 +707,22 @@ def _new_twin(model: keras.Model) -> keras.Model | None:
     return twin if _aligned(optimizer.variables, twin.optimizer.variables) else None
 
 
+def _evaluate_on(model: keras.Model, twin: keras.Model) -> None:
+    """From now on, ``model.evaluate`` and ``model.predict`` run on ``twin`` (whose functions are compiled)
+    with the model's current variables copied in first: a model trained on a twin would otherwise trace
+    its own evaluation functions, which its own fit would have traced for the validation data."""
+    def on_twin(name):
+        def method(*args, **kwargs):
+            _copy_state(model, twin, optimizer=False)
+            return getattr(twin, name)(*args, **kwargs)
+
+        method.__doc__ = getattr(type(model), name).__doc__
+        return method
+
+    for name in ("evaluate", "predict"):
+        object.__setattr__(model, name, on_twin(name))
+
+
 def _first_fit_peeks(model: keras.Model) -> bool:
     """Whether Keras's ``fit`` of ``model`` takes a batch first to build its metrics and loss (the JAX trainer
     does, for a model's first fit; the TensorFlow one only under a distribution strategy, which twins are not
@@ -712,13 +752,16 @@ def _aligned(a, b) -> bool:
     return len(a) == len(b) and all(tuple(x.shape) == tuple(y.shape) and x.dtype == y.dtype for x, y in zip(a, b))
 
 
-def _copy_state(source: keras.Model, target: keras.Model) -> None:
+def _copy_state(source: keras.Model, target: keras.Model, optimizer: bool = True) -> None:
     """Every variable of ``source`` (weights, statistics, random-seed states) and of its optimizer into ``target``."""
-    if not source.optimizer.built:
-        source.optimizer.build(source.trainable_variables)
-    if not target.optimizer.built:
-        target.optimizer.build(target.trainable_variables)
-    for a, b in ((source.variables, target.variables), (source.optimizer.variables, target.optimizer.variables)):
+    pairs = [(source.variables, target.variables)]
+    if optimizer:
+        if not source.optimizer.built:
+            source.optimizer.build(source.trainable_variables)
+        if not target.optimizer.built:
+            target.optimizer.build(target.trainable_variables)
+        pairs.append((source.optimizer.variables, target.optimizer.variables))
+    for a, b in pairs:
         if not _aligned(a, b):
             raise RuntimeError("a model and its twin no longer have the same variables")
         for s, t in zip(a, b):
