@@ -711,8 +711,12 @@ def _evaluate_on(model: keras.Model, twin: keras.Model) -> None:
     """From now on, ``model.evaluate`` and ``model.predict`` run on ``twin`` (whose functions are compiled)
     with the model's current variables copied in first: a model trained on a twin would otherwise trace
     its own evaluation functions, which its own fit would have traced for the validation data."""
+    compiled = model._compile_config  # a new compile() of the model (other loss or metrics) ends this
+
     def on_twin(name):
         def method(*args, **kwargs):
+            if getattr(model, "_compile_config", None) is not compiled or not _aligned(model.variables, twin.variables):
+                return getattr(type(model), name)(model, *args, **kwargs)
             _copy_state(model, twin, optimizer=False)
             return getattr(twin, name)(*args, **kwargs)
 
@@ -765,7 +769,7 @@ def _copy_state(source: keras.Model, target: keras.Model, optimizer: bool = True
         if not _aligned(a, b):
             raise RuntimeError("a model and its twin no longer have the same variables")
         for s, t in zip(a, b):
-            t.assign(s.value)
+            t.assign(keras.ops.copy(s.value))  # its own buffer: JAX donates a twin's arrays to its next step
 
 
 def _stride(data, k: int, i: int):
