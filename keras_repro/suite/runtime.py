@@ -603,8 +603,7 @@ def _twin_key(model: keras.Model) -> str | None:
                 k == "name" or k == "learning_rate" and isinstance(v, (int, float)))}
             return serialised
         if module.startswith("keras.") and not callable(value) or isinstance(
-                value, (keras.losses.Loss, keras.metrics.Metric, keras.optimizers.Optimizer)) and \
-                _serialisable_class(type(value)):
+                value, (keras.losses.Loss, keras.metrics.Metric)) and _serialisable_class(type(value)):
             return keras.saving.serialize_keras_object(value)
         if callable(value) and module.startswith("keras."):
             return f"{module}.{getattr(value, '__qualname__', value)}"
@@ -698,13 +697,16 @@ def _new_twin(model: keras.Model) -> keras.Model | None:
         twin.compile(**arguments)
     except Exception:
         return None
-    if not _aligned(model.variables, twin.variables):
-        return None
-    optimizer = model.optimizer
-    if not optimizer.built:
-        optimizer.build(model.trainable_variables)
-    twin.optimizer.build(twin.trainable_variables)
-    return twin if _aligned(optimizer.variables, twin.optimizer.variables) else None
+    _build_optimizer(model)
+    _build_optimizer(twin)
+    aligned = _aligned(model.variables, twin.variables) and _aligned(model.optimizer.variables,
+                                                                     twin.optimizer.variables)
+    return twin if aligned else None
+
+
+def _build_optimizer(model: keras.Model) -> None:
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
 
 
 def _evaluate_on(model: keras.Model, twin: keras.Model) -> None:
@@ -760,10 +762,8 @@ def _copy_state(source: keras.Model, target: keras.Model, optimizer: bool = True
     """Every variable of ``source`` (weights, statistics, random-seed states) and of its optimizer into ``target``."""
     pairs = [(source.variables, target.variables)]
     if optimizer:
-        if not source.optimizer.built:
-            source.optimizer.build(source.trainable_variables)
-        if not target.optimizer.built:
-            target.optimizer.build(target.trainable_variables)
+        _build_optimizer(source)
+        _build_optimizer(target)
         pairs.append((source.optimizer.variables, target.optimizer.variables))
     for a, b in pairs:
         if not _aligned(a, b):
