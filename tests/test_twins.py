@@ -9,7 +9,7 @@ import pytest
 from keras_repro.layers import ClassicDropout
 from keras_repro.measures.gap import RepeatedArrays
 from keras_repro.suite.runtime import Runtime, _twin_key
-from tests.conftest import assert_ok, run_python
+from conftest import assert_ok, run_python
 
 
 def _data():
@@ -145,7 +145,8 @@ def test_jax_trains_twins_to_the_same_numbers():
         import numpy as np, keras
         from keras_repro.suite.runtime import Runtime, _twin_key
         from keras_repro.measures.gap import RepeatedArrays
-        from tests.test_twins import _data, _model
+        import sys; sys.path.insert(0, "tests")  # as pytest runs this module: tests/ on the path
+        from test_twins import _data, _model
         x, y = _data()
         runs = {}
         for reuse in ("1", "0"):
