@@ -43,8 +43,12 @@ def step_neuron(w: np.ndarray, b: float) -> keras.Model:
     """One Keras neuron with hand-set weights and the notes' step activation."""
     inputs = keras.Input((len(w),), name="x")
     layer = keras.layers.Dense(1, activation=heaviside, name="neuron")
-    model = keras.Model(inputs, layer(inputs), name="step_neuron")
-    layer.set_weights([w.reshape(-1, 1).astype("float32"), np.array([b], dtype="float32")])
+    return set_neuron(keras.Model(inputs, layer(inputs), name="step_neuron"), w, b)
+
+
+def set_neuron(model: keras.Model, w: np.ndarray, b: float) -> keras.Model:
+    """``model`` (a :func:`step_neuron`) with the weights ``w`` and bias ``b``."""
+    model.get_layer("neuron").set_weights([w.reshape(-1, 1).astype("float32"), np.array([b], dtype="float32")])
     return model
 
 
@@ -59,6 +63,10 @@ def run(ctx):
     cfg = ctx.config
     rows = []
     for dim in cfg.dimensions:
+        # One model per dimension, given each neuron's weights in turn, each set of points one batch: a new
+        # model traces its own prediction function, and each predict() builds a dataset (most of this
+        # reproduction's time was spent on both).
+        neuron = None
         for k in range(cfg.neurons_per_dimension):
             rng = ctx.rng(dim, k)
             w = rng.normal(size=dim).astype(np.float32)
@@ -67,14 +75,14 @@ def run(ctx):
             # Keep points whose float32 pre-activation sign is unambiguous: rounding may flip w·x+b ≈ 0.
             margin = np.abs(x.astype(np.float64) @ w + b) / np.linalg.norm(w)
             x = x[margin > 1e-4]
-            neuron = step_neuron(w, b)
-            fired = neuron.predict(x, verbose=0, batch_size=4096).ravel().astype(int)
+            neuron = step_neuron(w, b) if neuron is None else set_neuron(neuron, w, b)
+            fired = np.asarray(neuron.predict_on_batch(x)).ravel().astype(int)
             mismatches = int(np.sum(fired != side_of_hyperplane(x, w, b)))
             # Points on the plane, nudged ±eps along the normal w: the +w side must fire, the other not.
             on_plane = x[:200] - ((x[:200] @ w + b) / (w @ w))[:, None] * w[None, :]
             eps = 1e-2 * w / np.linalg.norm(w)
-            plus = neuron.predict(on_plane + eps, verbose=0).ravel()
-            minus = neuron.predict(on_plane - eps, verbose=0).ravel()
+            plus = np.asarray(neuron.predict_on_batch(on_plane + eps)).ravel()
+            minus = np.asarray(neuron.predict_on_batch(on_plane - eps)).ravel()
             normal_mismatches = int(np.sum(plus != 1) + np.sum(minus != 0))
             rows.append({"dimension": dim, "neuron": k, "points": len(x), "mismatches": mismatches,
                          "normal_side_points": 2 * len(on_plane), "normal_side_mismatches": normal_mismatches,
