@@ -36,6 +36,7 @@ from keras_repro.measures.descent import is_non_increasing
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, is_true
 from keras_repro.suite.config import ConfigError, ReproConfig, setting
 from keras_repro.suite.registry import reproduction
+from keras_repro.suite.runtime import full_batch_fit
 
 
 @dataclass
@@ -120,9 +121,8 @@ def run(ctx):
         with ctx.scope():
             linear = linear_autoencoder(k)
             linear.compile(keras.optimizers.Adam(cfg.linear_learning_rate), "mse")
-        repeated = np.tile(x_train, (STEPS_PER_EPOCH, 1))
-        ctx.fit(linear, repeated, repeated, batch_size=len(x_train), shuffle=False,
-                epochs=max(1, cfg.linear_steps // STEPS_PER_EPOCH), label=f"linear autoencoder k={k}", progress=False)
+        full_batch_fit(ctx.runtime, linear, x_train, x_train, cfg.linear_steps, chunk=STEPS_PER_EPOCH,
+                       label=f"linear autoencoder k={k}", progress=False)
         rows.append({"bottleneck": k, "model": "linear_ae_mse", "loss": "mse",
                      "test_mse": reconstruction_mse(linear, x_test), "train_mse": reconstruction_mse(linear, x_train)})
         for loss in ("mse", "binary_crossentropy"):

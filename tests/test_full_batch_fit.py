@@ -32,7 +32,7 @@ CODE = """
     for steps, chunk in ((60, 20), (45, 100), (1, 5)):
         ours, theirs = model(1), model(1)
         history = full_batch_fit(runtime, ours, x, y, steps, chunk=chunk, progress=False).history
-        chunk = max(1, min(chunk, steps))
+        chunk = max(d for d in range(1, min(chunk, steps) + 1) if steps % d == 0)
         theirs.steps_per_execution = 1 if keras.backend.backend() == "torch" else chunk
         expected = theirs.fit(np.concatenate([x] * chunk), np.concatenate([y] * chunk), batch_size=len(x),
                               epochs=-(-steps // chunk), shuffle=False, verbose=0).history
@@ -55,3 +55,19 @@ def test_full_batch_fit_refuses_no_steps():
 
     with pytest.raises(ValueError, match="steps must be >= 1"):
         full_batch_fit(Runtime(log=lambda m: None, verbosity=0), None, np.zeros((2, 1)), np.zeros(2), 0)
+
+
+@pytest.mark.parametrize("steps, chunk", [(150, 100), (7, 4), (200, 100)])
+def test_full_batch_fit_runs_exactly_the_steps_asked(steps, chunk):
+    # 150 steps in epochs of 100 ran 200 (the last epoch was a whole chunk): a budget overrun
+    import keras
+
+    from keras_repro.suite.runtime import Runtime, full_batch_fit
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    history = full_batch_fit(Runtime(log=lambda m: None, verbosity=0), model, np.ones((3, 2)), np.ones((3, 1)),
+                             steps, chunk=chunk, progress=False)
+    assert int(model.optimizer.iterations) == steps
+    assert len(history.epoch) * model.steps_per_execution == steps

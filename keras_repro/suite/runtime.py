@@ -882,7 +882,7 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
     """Run ``steps`` full-batch gradient steps (each step sees every example once).
 
     Keras runs one ``fit`` step per batch and pays Python overhead per step; here one epoch is ``chunk``
-    identical full-batch steps, executed ``chunk`` at a time (``steps_per_execution``; one at a time on
+    identical full-batch steps (the largest divisor of ``steps`` not above ``chunk``), executed ``chunk`` at a time (``steps_per_execution``; one at a time on
     PyTorch, which allows no more). The data are the arrays tiled ``chunk`` times, except on TensorFlow with
     one device: there a dataset repeats the one batch ``chunk`` times (the same batches: Keras's array adapter
     gathers each batch by index in a parallel map, 40% of a 2-2-1 network's step). Must be called before
@@ -894,7 +894,8 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
 
     if steps < 1:
         raise ValueError(f"steps must be >= 1. Received: steps={steps}")
-    chunk = max(1, min(chunk, steps))
+    # epochs of equal length that add up to ``steps`` exactly (150 steps in epochs of 100 ran 200)
+    chunk = max(d for d in range(1, max(1, min(chunk, steps)) + 1) if steps % d == 0)
     x, y = np.asarray(x), np.asarray(y)
     # PyTorch's trainer runs one step per execution (it refuses more); the tiled epoch still saves the
     # per-epoch overhead there
