@@ -882,14 +882,12 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
     """Run ``steps`` full-batch gradient steps (each step sees every example once).
 
     Keras runs one ``fit`` step per batch and pays Python overhead per step; here one epoch is ``chunk``
-    identical full-batch steps (the largest divisor of ``steps`` not above ``chunk``), executed ``chunk`` at a time (``steps_per_execution``; one at a time on
-    PyTorch, which allows no more). The data are the arrays tiled ``chunk`` times, except on TensorFlow with
-    one device: there a dataset repeats the one batch ``chunk`` times (the same batches: Keras's array adapter
-    gathers each batch by index in a parallel map, 40% of a 2-2-1 network's step). Must be called before
-    the model's first ``fit``.
+    identical full-batch steps (made the largest divisor of ``steps`` not above ``chunk``), executed ``chunk``
+    at a time (``steps_per_execution``; one at a time on PyTorch, which allows no more). The data are the
+    arrays tiled ``chunk`` times, except on TensorFlow with one device: there a dataset repeats the one batch
+    ``chunk`` times (the same batches: Keras's array adapter gathers each batch by index in a parallel map,
+    40% of a 2-2-1 network's step). Must be called before the model's first ``fit``.
     """
-    import math
-
     import numpy as np
 
     if steps < 1:
@@ -900,7 +898,7 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
     # PyTorch's trainer runs one step per execution (it refuses more); the tiled epoch still saves the
     # per-epoch overhead there
     model.steps_per_execution = 1 if keras.backend.backend() == "torch" else chunk
-    epochs = math.ceil(steps / chunk)
+    epochs = steps // chunk
     if keras.backend.backend() == "tensorflow" and runtime._engine is None and runtime._process[0] == 1:
         import tensorflow as tf
 
