@@ -1,9 +1,9 @@
-"""Array fits on TensorFlow run on one tf.data iterator for the whole fit, with the same numbers as Keras.
+"""Array fits on TensorFlow are fed as a batched tf.data dataset: the same batches, the same numbers as Keras.
 
 Keras's array adapter builds a fresh iterator of its index-gathering pipeline every epoch, and one for
 every validation pass: ~25 ms of eager work an epoch, as much as 45 steps of a small MLP. With a global
 seed, its shuffle draws the same permutation in every epoch (and every fit of that many examples), so the
-runtime can feed the same batches from one pipeline of the permuted arrays. These tests compare every
+runtime can feed the same batches from a dataset of the permuted arrays. These tests compare every
 weight and every history value with Keras's own ``model.fit`` on the arrays."""
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ CODE = """
     cases = [dict(epochs=3, batch_size=32, validation_data=(xv, yv)),  # 203 = 6 x 32 + 11: a partial batch
              dict(epochs=2, batch_size=16, shuffle=False),
              dict(epochs=3, batch_size=32),  # a second fit of 203 examples (the permutation is kept)
-             dict(epochs=2, batch_size=50, validation_data=(xv, yv), dropout=0.5)]
+             dict(epochs=2, batch_size=50, validation_data=(xv, yv), dropout=0.5),
+             # 26 batches an epoch, 16 steps per call: the second call of an epoch must stop at its end
+             dict(epochs=3, batch_size=8)]
     for seed, case in enumerate(cases):
         case = dict(case)
         dropout = case.pop("dropout", 0.0)

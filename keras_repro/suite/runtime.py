@@ -465,9 +465,9 @@ class Runtime:
         much as 45 steps of a small MLP. With a global seed its shuffle (``tf.random.shuffle`` in the
         pipeline) draws the same permutation in every epoch and every fit of as many examples; the
         runtime takes that permutation from Keras's own adapter (drawn twice and compared, once per number
-        of examples and seed) and feeds the permuted arrays, batched and repeated for the epochs, with
-        ``steps_per_epoch``, so one iterator serves the fit. Validation arrays, whatever the training data,
-        become a batched dataset (the same batches in the same order; its iterator is cheaper to make).
+        of examples and seed) and feeds the permuted arrays as a batched dataset, whose iterator costs a
+        tenth as much to make. Validation arrays, whatever the training data, become a batched dataset too
+        (the same batches in the same order).
         Only for (x, y) or x arrays without sample or class weights, on one device and one process, outside
         dry runs; unseeded shuffles keep Keras's path (their permutation changes each epoch). The same
         numbers (tests/test_arrays_as_dataset.py). ``REPRO_ARRAYS_AS_DATASET=0`` turns it off."""
@@ -478,8 +478,6 @@ class Runtime:
         if (keras.backend.backend() != "tensorflow" or self._engine is not None or self._process[0] > 1
                 or self.dry_run or os.environ.get("REPRO_ARRAYS_AS_DATASET", "1") == "0"):
             return args, kwargs
-        import math
-
         import tensorflow as tf
 
         def arrays(*parts):  # as Keras's adapter: floats of another width become floatx; (x,) without y
@@ -511,12 +509,12 @@ class Runtime:
         parts = (x,) if y is None else (x, y)
         if order is not None:
             parts = tuple(p[order] for p in parts)
-        epochs = int(kwargs.get("epochs", 1))
         kwargs = {k: v for k, v in kwargs.items() if k not in ("x", "y", "batch_size")}
         kwargs["shuffle"] = False  # the order is in the dataset (Keras warns about shuffling a dataset)
-        kwargs["steps_per_epoch"] = math.ceil(len(x) / batch_size)
-        dataset = tf.data.Dataset.from_tensor_slices(arrays(*parts)).batch(batch_size).repeat(max(1, epochs))
-        return (dataset,), kwargs
+        # one epoch of batches, which Keras iterates afresh every epoch as it does the arrays (its steps per
+        # call then stop at the epoch's end, as with arrays: a dataset repeated for the epochs with
+        # steps_per_epoch would let the last call of an epoch run on into the next one)
+        return (tf.data.Dataset.from_tensor_slices(arrays(*parts)).batch(batch_size),), kwargs
 
     def _keras_permutation(self, n: int):
         """The order in which Keras's array adapter on TensorFlow feeds ``n`` examples under the current
