@@ -62,3 +62,22 @@ def test_a_callback_that_watches_batches_keeps_one_step_per_call(monkeypatch, ho
     else:
         model, _, _ = _fit(monkeypatch, None, callbacks=[keras.callbacks.EarlyStopping(patience=2)], epochs=1)
         assert model.steps_per_execution == min(STEPS_TOGETHER, 13)
+
+
+def test_a_deep_model_keeps_one_step_per_call():
+    # Tracing a step inside a loop costs a deep model seconds more (ResNet-56: +3 to 6 s per architecture on
+    # TensorFlow), and its steps are long, so the per-call saving (~1 ms a step) would not pay it back.
+    from keras_repro.suite.runtime import DEEP_LAYERS
+
+    def stack(layers: int):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(4) for _ in range(layers)])
+        model.compile("sgd", "mse")
+        return model
+
+    runtime = Runtime(log=lambda message: None, verbosity=0)
+    x, y = np.ones((64, 4), "float32"), np.ones((64, 4), "float32")
+    shallow, deep = stack(DEEP_LAYERS), stack(DEEP_LAYERS + 1)
+    runtime.fit(shallow, x, y, batch_size=8, epochs=1, progress=False)
+    runtime.fit(deep, x, y, batch_size=8, epochs=1, progress=False)
+    assert (shallow.steps_per_execution, deep.steps_per_execution) == (8, 1)

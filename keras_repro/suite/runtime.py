@@ -92,6 +92,9 @@ def _duration(seconds: float) -> str:
 
 
 STEPS_TOGETHER = 16  # training steps per call into the backend where nothing watches single batches
+# models with more layers than this keep one step per call: tracing the step inside a loop costs them
+# seconds (ResNet-56 on TensorFlow: +3 to 6 s per architecture) and their steps are long
+DEEP_LAYERS = 40
 DRY_RUN_STEPS = 2  # training (and validation) batches per epoch of every fit in a dry run
 TWINS_KEPT = 8  # trained twins a run keeps (see Runtime._twin_for); REPRO_REUSE_TRAINING=0 turns them off
 
@@ -439,13 +442,16 @@ class Runtime:
         The same steps on the same batches in the same order, so the same numbers; what it saves is the
         per-step return to Python (on TensorFlow about 1 ms a step, most of a small model's step). Only for
         a model's first fit with the default of one step, where no callback watches single batches, on one
-        device, and not on torch (its trainer allows one step per call). ``REPRO_STEPS_TOGETHER=1`` turns
-        it off."""
+        device, and not on torch (its trainer allows one step per call). Not for models of more than
+        ``DEEP_LAYERS`` layers: tracing the step inside a loop costs TensorFlow seconds more for each deep
+        architecture (ResNet-56: 12-15 s for its first fit against 18 s), more than the ~1 ms a step saves
+        on steps that take tens of milliseconds. ``REPRO_STEPS_TOGETHER=1`` turns it off."""
         import os
 
         limit = int(os.environ.get("REPRO_STEPS_TOGETHER", STEPS_TOGETHER))
         if (limit <= 1 or keras.backend.backend() == "torch" or self._engine is not None or self._process[0] > 1
-                or getattr(model, "steps_per_execution", 1) != 1 or getattr(model, "train_function", None) is not None):
+                or getattr(model, "steps_per_execution", 1) != 1 or getattr(model, "train_function", None) is not None
+                or _layer_count(model) > DEEP_LAYERS):
             return
         watched = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
         if any(getattr(type(cb), hook) is not getattr(keras.callbacks.Callback, hook)
@@ -636,6 +642,12 @@ class Runtime:
                 if history.history else {k: list(v) for k, v in earlier.items()}
             history.epoch = list(range(done + len(history.epoch)))
         return history
+
+
+def _layer_count(model: keras.Model) -> int:
+    """The layers of ``model``, those of nested models included (input layers not counted)."""
+    return sum(1 for layer in model._flatten_layers(include_self=False)
+               if not isinstance(layer, keras.layers.InputLayer))
 
 
 def _twin_key(model: keras.Model) -> str | None:
