@@ -7,35 +7,48 @@ runtime can feed the same batches from a dataset of the permuted arrays. These t
 weight and every history value with Keras's own ``model.fit`` on the arrays."""
 from __future__ import annotations
 
+import keras
+import numpy as np
 import pytest
 
-from conftest import assert_ok, run_python
+from keras_repro.suite.runtime import Runtime
 
-CODE = """
-    import numpy as np, keras, tensorflow as tf
-    from keras_repro.suite.runtime import Runtime
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the TensorFlow path")
 
-    def model(seed, dropout=0.0):
-        keras.utils.set_random_seed(seed)
-        inputs = keras.Input((5,))
-        h = keras.layers.Dense(16, activation="relu")(inputs)
-        h = keras.layers.Dropout(dropout)(h) if dropout else h
-        m = keras.Model(inputs, keras.layers.Dense(3)(h))
-        m.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+
+def _model(seed: int, dropout: float = 0.0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((5,))
+    h = keras.layers.Dense(16, activation="relu")(inputs)
+    h = keras.layers.Dropout(dropout)(h) if dropout else h
+    model = keras.Model(inputs, keras.layers.Dense(3)(h))
+    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-        return m
+    return model
+
+
+def _fed(monkeypatch) -> list[str]:
+    """The top-level module of what each ``Model.fit`` call is given to train on."""
+    fed, original = [], keras.Model.fit
+
+    def spy(self, data=None, *args, **kwargs):
+        fed.append(type(data).__module__.split(".")[0])
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    return fed
+
+
+def test_array_fits_give_keras_numbers(monkeypatch):
+    import tensorflow as tf
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(203, 5))  # float64, as given: Keras casts it to float32
     y = rng.integers(0, 3, 203)
     xv, yv = rng.normal(size=(61, 5)).astype("float32"), rng.integers(0, 3, 61)
-    fed = []
-    original = keras.Model.fit
-    def spy(self, data=None, *args, **kwargs):
-        fed.append(type(data).__module__.split(".")[0])
-        return original(self, data, *args, **kwargs)
-
     runtime = Runtime(log=lambda m: None, verbosity=0)
+    original_fit = keras.Model.fit
+    fed = _fed(monkeypatch)
     cases = [dict(epochs=3, batch_size=32, validation_data=(xv, yv)),  # 203 = 6 x 32 + 11: a partial batch
              dict(epochs=2, batch_size=16, shuffle=False),
              dict(epochs=3, batch_size=32),  # a second fit of 203 examples (the permutation is kept)
@@ -45,59 +58,45 @@ CODE = """
     for seed, case in enumerate(cases):
         case = dict(case)
         dropout = case.pop("dropout", 0.0)
-        ours, theirs = model(seed, dropout), model(seed, dropout)
+        ours, theirs = _model(seed, dropout), _model(seed, dropout)
         keras.utils.set_random_seed(100 + seed)
-        keras.Model.fit = spy
-        try:
-            history = runtime.fit(ours, x, y, progress=False, **case).history
-        finally:
-            keras.Model.fit = original
+        history = runtime.fit(ours, x, y, progress=False, **case).history
         keras.utils.set_random_seed(100 + seed)
         theirs.steps_per_execution = ours.steps_per_execution  # steps together: tested elsewhere
-        expected = theirs.fit(x, y, verbose=0, **case).history
+        expected = original_fit(theirs, x, y, verbose=0, **case).history
         assert history == expected, (case, history, expected)
         assert all(np.array_equal(a, b) for a, b in zip(ours.get_weights(), theirs.get_weights())), case
     # a pipeline to train on and validation arrays: the validation passes are batched once
-    ours, theirs = model(7), model(7)
+    ours, theirs = _model(7), _model(7)
     pipeline = lambda: tf.data.Dataset.from_tensor_slices((x.astype("float32"), y)).batch(40)  # noqa: E731
     history = runtime.fit(ours, pipeline(), epochs=2, validation_data=(xv, yv), validation_batch_size=20,
                           progress=False).history
     theirs.steps_per_execution = ours.steps_per_execution
-    expected = theirs.fit(pipeline(), epochs=2, validation_data=(xv, yv), validation_batch_size=20,
-                          verbose=0).history
+    expected = original_fit(theirs, pipeline(), epochs=2, validation_data=(xv, yv), validation_batch_size=20,
+                            shuffle=False, verbose=0).history
     assert history == expected, (history, expected)
     assert all(np.array_equal(a, b) for a, b in zip(ours.get_weights(), theirs.get_weights()))
-    print("fed", sorted(set(fed)), "same")
-"""
+    assert set(fed) == {"tensorflow"}  # every fit was fed a tf.data dataset, none the arrays
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_array_fits_give_keras_numbers(backend):
-    out = assert_ok(run_python(CODE, backend=backend))
-    assert "same" in out
-    # TensorFlow: one tf.data pipeline per fit; elsewhere the arrays as given (JAX reshuffles every epoch)
-    assert f"fed ['{'tensorflow' if backend == 'tensorflow' else 'numpy'}']" in out
+def test_unseeded_shuffled_fits_keep_keras_arrays(monkeypatch):
+    # without a global seed each epoch's permutation is new: one dataset would repeat the first
+    import tensorflow as tf
+
+    model = _model(0)
+    fed = _fed(monkeypatch)
+    tf.random.set_seed(None)
+    try:
+        Runtime(log=lambda m: None, verbosity=0).fit(model, np.ones((40, 5)), np.zeros(40), epochs=2, progress=False)
+    finally:
+        keras.utils.set_random_seed(0)
+    assert fed == ["numpy"]
 
 
-UNSEEDED = """
-    import numpy as np, keras, tensorflow as tf
-    from keras_repro.suite.runtime import Runtime
-
-    tf.random.set_seed(None)  # no global seed: Keras's shuffle differs from epoch to epoch
-    inputs = keras.Input((2,))
-    m = keras.Model(inputs, keras.layers.Dense(1)(inputs))
-    m.compile("sgd", "mse")
-    fed = []
-    original = keras.Model.fit
-    def spy(self, data=None, *args, **kwargs):
-        fed.append(type(data).__module__.split(".")[0])
-        return original(self, data, *args, **kwargs)
-    keras.Model.fit = spy
-    Runtime(log=lambda m: None, verbosity=0).fit(m, np.ones((40, 2)), np.ones((40, 1)), epochs=2, progress=False)
-    print("fed", fed)
-"""
-
-
-def test_unseeded_shuffled_fits_keep_keras_arrays():
-    # without a global seed each epoch's permutation is new: one pipeline would repeat the first
-    assert "fed ['numpy']" in assert_ok(run_python(UNSEEDED, backend="tensorflow"))
+def test_other_backends_keep_the_arrays(monkeypatch):
+    # JAX and torch reshuffle every epoch (NumPy, torch): their fits keep Keras's own array path
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    args, kwargs = Runtime(log=lambda m: None, verbosity=0)._arrays_as_dataset(
+        (np.ones((4, 2)), np.ones(4)), {"epochs": 2, "validation_data": (np.ones((2, 2)), np.ones(2))})
+    assert all(isinstance(a, np.ndarray) for a in args)
+    assert isinstance(kwargs["validation_data"], tuple)
