@@ -464,7 +464,7 @@ class Runtime:
             self.facts["steps_together"] = max(int(self.facts.get("steps_together", 1)), together)
 
     def _arrays_as_dataset(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-        """On TensorFlow, a fit on arrays fed as one tf.data pipeline for the whole fit: the same batches.
+        """On TensorFlow, a fit on arrays fed as a batched tf.data dataset of the same batches.
 
         Keras's array adapter creates a new iterator of its index-gathering pipeline every epoch (and of
         another one for every validation pass): ~25 ms of eager work an epoch on this project's machine, as
@@ -978,9 +978,9 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
     Keras runs one ``fit`` step per batch and pays Python overhead per step; here one epoch is ``chunk``
     identical full-batch steps (made the largest divisor of ``steps`` not above ``chunk``), executed ``chunk``
     at a time (``steps_per_execution``; one at a time on PyTorch, which allows no more). The data are the
-    arrays tiled ``chunk`` times, except on TensorFlow with one device: there a dataset repeats the one batch
-    ``chunk`` times (the same batches: Keras's array adapter gathers each batch by index in a parallel map,
-    40% of a 2-2-1 network's step). Must be called before the model's first ``fit``.
+    arrays tiled ``chunk`` times (on TensorFlow the runtime feeds them as a batched dataset, see
+    :meth:`Runtime._arrays_as_dataset`: Keras's array adapter gathering each batch by index was 40% of a 2-2-1
+    network's step). Must be called before the model's first ``fit``.
     """
     import numpy as np
 
@@ -993,11 +993,6 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
     # per-epoch overhead there
     model.steps_per_execution = 1 if keras.backend.backend() == "torch" else chunk
     epochs = steps // chunk
-    if keras.backend.backend() == "tensorflow" and runtime._engine is None and runtime._process[0] == 1:
-        import tensorflow as tf
-
-        batches = tf.data.Dataset.from_tensors((x, y)).repeat(chunk)
-        return runtime.fit(model, batches, epochs=epochs, label=label, progress=progress, **kwargs)
     tiled_x, tiled_y = np.concatenate([x] * chunk), np.concatenate([y] * chunk)
     return runtime.fit(model, tiled_x, tiled_y, batch_size=len(x), epochs=epochs, shuffle=False,
                        label=label, progress=progress, **kwargs)
