@@ -50,6 +50,10 @@ class RepeatedArrays(keras.utils.PyDataset):
     seeded with ``seed``.
     """
 
+    # Every epoch: (x, y) NumPy batches, len(self) of them, each of batch_size examples but the last. The runtime
+    # may then feed them on TensorFlow from a tf.data dataset (Runtime._batches_as_dataset).
+    fixed_batches = True
+
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, repeats: int = 1, seed: int = 0,
                  transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None):
         super().__init__()
