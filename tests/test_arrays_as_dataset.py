@@ -100,3 +100,20 @@ def test_other_backends_keep_the_arrays(monkeypatch):
         (np.ones((4, 2)), np.ones(4)), {"epochs": 2, "validation_data": (np.ones((2, 2)), np.ones(2))})
     assert all(isinstance(a, np.ndarray) for a in args)
     assert isinstance(kwargs["validation_data"], tuple)
+
+
+def test_batches_are_cut_whole_not_gathered_example_by_example():
+    # ``from_tensor_slices(x).batch(n)`` assembles every batch from n one-example elements: for full-batch
+    # fits of thousands of examples (universal_approximation's 100 steps per call) that cost more than the
+    # step. The batches are cut from the whole arrays in one copy each (``rebatch``), validation too.
+    runtime = Runtime(log=lambda m: None, verbosity=0)
+    x, y = np.ones((10, 3), "float32"), np.arange(10)
+    (dataset,), kwargs = runtime._arrays_as_dataset((x, y), {"batch_size": 4, "shuffle": False,
+                                                              "validation_data": (x, y)})
+    def chain(d):  # the dataset's transformations, from the last to its source
+        return [type(d).__name__] + (chain(d._input_dataset) if hasattr(d, "_input_dataset") else [])
+
+    for d in (dataset, kwargs["validation_data"]):
+        assert "_BatchDataset" not in chain(d) and chain(d)[-1] == "_TensorDataset", chain(d)  # one element: all
+        assert [len(b[0]) for b in d] == [4, 4, 2] and int(d.cardinality()) == 3  # Keras knows the epoch's length
+        assert d.element_spec[0].shape.as_list() == [None, 3]  # as .batch gives (and Keras's adapter)

@@ -529,8 +529,8 @@ class Runtime:
         if (isinstance(validation, tuple) and len(validation) == 2 and not kwargs.get("validation_steps")
                 and all(isinstance(v, np.ndarray) for v in validation) and len(validation[0]) == len(validation[1])):
             kwargs = dict(kwargs)
-            kwargs["validation_data"] = tf.data.Dataset.from_tensor_slices(arrays(*validation)).batch(
-                int(kwargs.pop("validation_batch_size", None) or batch_size))
+            kwargs["validation_data"] = _cut(arrays(*validation),
+                                             int(kwargs.pop("validation_batch_size", None) or batch_size))
         if len(args) > 2 or any(kwargs.get(k) for k in ("sample_weight", "class_weight", "validation_split",
                                                           "steps_per_epoch")):
             return args, kwargs
@@ -553,7 +553,7 @@ class Runtime:
         # one epoch of batches, which Keras iterates afresh every epoch as it does the arrays (its steps per
         # call then stop at the epoch's end, as with arrays: a dataset repeated for the epochs with
         # steps_per_epoch would let the last call of an epoch run on into the next one)
-        return (tf.data.Dataset.from_tensor_slices(arrays(*parts)).batch(batch_size),), kwargs
+        return (_cut(arrays(*parts), batch_size),), kwargs
 
     def _batches_as_dataset(self, args: tuple, kwargs: dict, callbacks: list) -> tuple[tuple, dict, list]:
         """On TensorFlow, a fit on a PyDataset that declares its batch layout fixed (``fixed_batches = True``:
@@ -736,6 +736,18 @@ class Runtime:
                 if history.history else {k: list(v) for k, v in earlier.items()}
             history.epoch = list(range(done + len(history.epoch)))
         return history
+
+
+def _cut(parts: tuple, batch_size: int):
+    """``parts`` (arrays of as many examples) as a tf.data dataset of their consecutive batches of
+    ``batch_size``, the last one partial: each batch cut from the whole arrays in one copy (``rebatch``), where
+    ``from_tensor_slices(...).batch`` would assemble it from one-example elements (for a full-batch fit of
+    thousands of examples, more than the step costs). The same batches and element spec as ``.batch``."""
+    import tensorflow as tf
+
+    batches = -(-len(parts[0]) // batch_size)  # rebatch leaves the count unknown, and Keras the epoch's length
+    dataset = tf.data.Dataset.from_tensors(parts).rebatch(batch_size)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches))
 
 
 def _layer_count(model: keras.Model) -> int:
