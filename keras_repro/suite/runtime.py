@@ -517,7 +517,6 @@ class Runtime:
         if (keras.backend.backend() != "tensorflow" or self._engine is not None or self._process[0] > 1
                 or self.dry_run or os.environ.get("REPRO_ARRAYS_AS_DATASET", "1") == "0"):
             return args, kwargs
-        import tensorflow as tf
 
         def arrays(*parts):  # as Keras's adapter: floats of another width become floatx; (x,) without y
             floatx = np.dtype(keras.backend.floatx())
