@@ -28,11 +28,11 @@ def _model(seed: int, dropout: float = 0.0) -> keras.Model:
 
 
 def _fed(monkeypatch) -> list[str]:
-    """The top-level module of what each ``Model.fit`` call is given to train on."""
+    """What each ``Model.fit`` call is given to train on: "pydataset" or the top-level module of its type."""
     fed, original = [], keras.Model.fit
 
     def spy(self, data=None, *args, **kwargs):
-        fed.append(type(data).__module__.split(".")[0])
+        fed.append("pydataset" if isinstance(data, keras.utils.PyDataset) else type(data).__module__.split(".")[0])
         return original(self, data, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "fit", spy)

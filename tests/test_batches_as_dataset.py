@@ -18,31 +18,9 @@ import pytest
 
 from keras_repro.measures.gap import RepeatedArrays
 from keras_repro.suite.runtime import Runtime
+from test_arrays_as_dataset import _fed, _model
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the TensorFlow path")
-
-
-def _model(seed: int, dropout: float = 0.0) -> keras.Model:
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((5,))
-    h = keras.layers.Dense(16, activation="relu")(inputs)
-    h = keras.layers.Dropout(dropout)(h) if dropout else h
-    model = keras.Model(inputs, keras.layers.Dense(3)(h))
-    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    return model
-
-
-def _fed(monkeypatch) -> list[str]:
-    """What each ``Model.fit`` call is given to train on: "pydataset" or the top-level module of its type."""
-    fed, original = [], keras.Model.fit
-
-    def spy(self, data=None, *args, **kwargs):
-        fed.append("pydataset" if isinstance(data, keras.utils.PyDataset) else type(data).__module__.split(".")[0])
-        return original(self, data, *args, **kwargs)
-
-    monkeypatch.setattr(keras.Model, "fit", spy)
-    return fed
 
 
 def _noise(x, rng):

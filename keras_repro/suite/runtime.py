@@ -486,9 +486,7 @@ class Runtime:
                 or getattr(model, "steps_per_execution", 1) != 1 or getattr(model, "train_function", None) is not None
                 or _layer_count(model) > DEEP_LAYERS):
             return
-        watched = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-        if any(getattr(type(cb), hook) is not getattr(keras.callbacks.Callback, hook)
-               for cb in callbacks for hook in watched):
+        if _watches_batches(callbacks):
             return
         steps = kwargs.get("steps_per_epoch") or _batches(data, kwargs.get("batch_size") or 32)
         together = int(min(limit, steps)) if steps != float("inf") else limit
@@ -576,15 +574,13 @@ class Runtime:
         import numpy as np
 
         data = args[0] if args else kwargs.get("x")
-        watched = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
         if (keras.backend.backend() != "tensorflow" or self._engine is not None or self._process[0] > 1
                 or self.dry_run or os.environ.get("REPRO_BATCHES_AS_DATASET", "1") == "0"
                 or not isinstance(data, keras.utils.PyDataset) or not getattr(type(data), "fixed_batches", False)
                 or data.workers > 1 or data.use_multiprocessing or len(args) > 1
                 or any(kwargs.get(k) for k in ("y", "class_weight", "validation_split", "steps_per_epoch"))
                 or kwargs.get("shuffle", True) not in (True, False)
-                or any(getattr(type(cb), hook) is not getattr(keras.callbacks.Callback, hook)
-                       for cb in callbacks for hook in watched)):
+                or _watches_batches(callbacks)):
             return args, kwargs, callbacks
         import tensorflow as tf
         from keras.src.trainers.data_adapters.data_adapter_utils import NUM_BATCHES_FOR_TENSOR_SPEC
@@ -735,6 +731,13 @@ class Runtime:
                 if history.history else {k: list(v) for k, v in earlier.items()}
             history.epoch = list(range(done + len(history.epoch)))
         return history
+
+
+def _watches_batches(callbacks) -> bool:
+    """Whether any callback overrides a per-batch hook (so it must see every step, one per call)."""
+    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+    return any(getattr(type(cb), hook) is not getattr(keras.callbacks.Callback, hook)
+               for cb in callbacks for hook in hooks)
 
 
 def _cut(parts: tuple, batch_size: int):
