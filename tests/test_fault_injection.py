@@ -2,7 +2,7 @@
 
 After every kill: earlier runs are byte-identical, no run says ``completed`` without every file it
 lists (and every table matching run.json), no folder is damaged, a temporary file left by the
-killed run does not survive the next run into that folder, and ``repro report`` and
+killed run does not survive the next run into that results folder (of either reproduction), and ``repro report`` and
 ``repro compare`` still work. The runs go through the CLI in a subprocess; to keep the test short,
 a warm process (Keras imported once) runs one smoke run per line it reads, and SIGINT/SIGTERM end
 the run, not the process. Only SIGKILL costs a new process, and a spare one is always warming up.

@@ -321,6 +321,44 @@ def test_the_next_run_removes_what_killed_runs_left(fake, tmp_path):
     assert in_progress.exists()
 
 
+def test_a_run_sweeps_what_killed_runs_of_every_reproduction_left(fake, tmp_path):
+    """CI's fault injection found it: a run of one reproduction after a killed run of another left the killed
+    run's temporary figure behind. Every reproduction's folder is swept; a run alive on another machine is
+    not touched (the pid in a temporary name means nothing here), and a folder no reproduction owns is not
+    searched."""
+    register("other_fake")
+    try:
+        dead = _dead_pid()
+        killed = tmp_path / "other_fake" / "20990101-000000-smoke-s0"  # its process was killed mid-figure
+        killed.mkdir(parents=True)
+        (killed / "run.json").write_text(json.dumps({"status": "running", "pid": dead,
+                                                     "host": socket.gethostname(), "heartbeat": _ago(0)}))
+        stale = [killed / f".figure-{dead}-0123abcd.partial.png",
+                 tmp_path / "other_fake" / f".write-test-{dead}-0123abcd.partial"]
+        for path in stale:
+            path.write_text("half")
+        staging = tmp_path / "other_fake" / f".20990101-000001-smoke-s0-{dead}-00000000.partial"
+        staging.mkdir()
+        remote = tmp_path / "other_fake" / "20990101-000002-smoke-s0"  # running on another machine right now
+        remote.mkdir()
+        (remote / "run.json").write_text(json.dumps({"status": "running", "pid": dead,
+                                                    "host": "another-" + socket.gethostname(),
+                                                    "heartbeat": _ago(0)}))
+        remote_temp = remote / f".figure-{dead}-0123abcd.partial.png"
+        remote_temp.write_text("being written elsewhere")
+        unowned = tmp_path / "notes" / "drafts"  # not a reproduction's folder
+        unowned.mkdir(parents=True)
+        kept = unowned / f".draft-{dead}-0123abcd.partial.txt"
+        kept.write_text("mine")
+
+        result = CliRunner().invoke(main, ["run", "fake_repro", "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert [p for p in stale if p.exists()] == [] and not staging.exists()
+        assert remote_temp.exists() and kept.exists()
+    finally:
+        registry._REGISTRY.pop("other_fake", None)
+
+
 def test_writes_reach_the_disk_before_the_rename_publishes_them(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace

@@ -9,7 +9,7 @@ Writing: every file is written to a hidden temporary name in the same folder
 renamed into place, and the folder's entry flushed too: a reader never sees half a file, and a
 rename never publishes data the disk does not hold yet (what SQLite and git do). A temporary file is
 removed on every exit path that runs Python code; one left by a killed process is removed by the
-next run into that folder (:func:`sweep_stale`).
+next run into that results folder, of any reproduction (:func:`sweep_results`).
 
 Reading: every run is checked against its schema (``schemas``) and its liveness (``run_record``):
 a damaged run is one clear error, and a ``running`` run whose process is gone reads as
@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,14 +273,27 @@ def sweep_stale(folder: Path, *, run_folders: bool = True) -> list[Path]:
         if not temps:
             continue
         try:
-            over = live_status(json.loads((entry / RUN_FILE).read_text(encoding="utf-8")))[0] != RUNNING
+            info = json.loads((entry / RUN_FILE).read_text(encoding="utf-8"))
+            over = live_status(info)[0] != RUNNING
+            here = info.get("host") in (None, socket.gethostname())
         except (OSError, ValueError, AttributeError):
-            over = False  # no readable run.json: only the pid can tell
-        for temp in temps:
-            if over or _pid_gone(temp.name):
+            over, here = False, True  # no readable run.json: only the pid can tell
+        for temp in temps:  # a pid means something only on the machine that runs the run
+            if over or (here and _pid_gone(temp.name)):
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
                 removed.append(temp)
+    return removed
+
+
+def sweep_results(out: Path, names: Sequence[str]) -> list[Path]:
+    """:func:`sweep_stale` on the results folder ``out`` and on the folder of each reproduction in ``names``
+    (a run sweeps what killed runs of every reproduction left, not only of its own; folders no reproduction
+    owns are not searched)."""
+    out = Path(out)
+    removed = sweep_stale(out, run_folders=False)
+    for name in names:
+        removed += sweep_stale(out / name)
     return removed
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from keras_repro.suite import claims as claims_mod
-from keras_repro.suite import interrupts, provenance, results
+from keras_repro.suite import interrupts, provenance, registry, results
 from keras_repro.suite.config import ReproConfig, check_seed, make_config
 from keras_repro.suite.run_record import RunRecord
 from keras_repro.suite.registry import Reproduction
@@ -302,8 +302,7 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         resumable, out = True, Path(resume).parent.parent
     parent = Path(out) / repro.name
     results.check_writable(parent)
-    results.sweep_stale(Path(out), run_folders=False)
-    results.sweep_stale(parent)
+    results.sweep_results(Path(out), sorted(set(registry.described()) | {repro.name}))
 
     started = _dt.datetime.now(_dt.timezone.utc)
     info: dict[str, Any] = {
