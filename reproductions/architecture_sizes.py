@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from keras_repro.measures.flops import shapes_only
 from keras_repro.models import trainable_parameters
 from keras_repro.suite.claims import Claim, all_of, at_least, at_most, equals
 from keras_repro.suite.config import ReproConfig, setting
@@ -100,7 +101,8 @@ def size_rows(cfg, progress) -> list[dict]:
     rows = []
     for arch in cfg.architectures:
         description, build = builders[arch]
-        model = build()
+        with shapes_only():  # counted, never trained: no memory, no initialisation
+            model = build()
         total, trainable = model.count_params(), trainable_parameters(model)
         progress(f"{arch}: {total:,} parameters ({trainable:,} trainable)")
         base = {"architecture": arch, "configuration": description, "parameters": total, "trainable": trainable}
@@ -110,16 +112,16 @@ def size_rows(cfg, progress) -> list[dict]:
             rows.append({**base, "check": "exact", "compared": "trainable", "ours": trainable,
                          "reference": value, "reference_source": source})
         if cfg.live_references and arch in LIVE:
-            ref_model = getattr(keras.applications, LIVE[arch])(weights=None)
-            if arch.startswith("resnet"):  # keras.applications' ResNets have convolution biases
-                ours, how = build(conv_bias=True).count_params(), "all weights, with conv biases"
+            with shapes_only():
+                ref_model = getattr(keras.applications, LIVE[arch])(weights=None)
+                with_biases = build(conv_bias=True) if arch.startswith("resnet") else None
+            if with_biases is not None:  # keras.applications' ResNets have convolution biases
+                ours, how = with_biases.count_params(), "all weights, with conv biases"
             else:
                 ours, how = total, "all weights"
             rows.append({**base, "check": "exact", "compared": how, "ours": ours,
                          "reference": ref_model.count_params(),
                          "reference_source": f"keras.applications.{LIVE[arch]}(weights=None), built in this run"})
-            del ref_model
-            keras.backend.clear_session()
         if arch in NOTES:
             rows.append({**base, "check": "approximate", "compared": "all weights", "ours": total,
                          "reference": NOTES[arch], "reference_source": "the notes (≈)"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 import pytest
 
-from keras_repro.measures.flops import layer_multiply_adds, multiply_adds
+from keras_repro.measures.flops import layer_multiply_adds, multiply_adds, shapes_only
 from keras_repro.models import googlenet, resnet, vgg16
 
 
@@ -27,3 +27,21 @@ def test_multiply_adds_need_a_fixed_input_size():
     model = resnet(18, input_shape=(None, None, 3), width_multiplier=0.125)
     with pytest.raises(ValueError, match="fixed input size"):
         layer_multiply_adds(model.get_layer("conv1_conv"))
+
+
+def test_shapes_only_counts_like_a_built_model_and_initialises_nothing_ever():
+    from keras.src.backend.common import global_state
+
+    built = resnet(18, width_multiplier=0.25)
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        with shapes_only():
+            counted = resnet(18, width_multiplier=0.25)
+        assert counted.count_params() == built.count_params()
+        assert multiply_adds(counted) == multiply_adds(built)
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"  # clear_session() would have reset it
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert not global_state.get_global_attribute("uninitialized_variables")
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])  # leaves a StatelessScope: would initialise them
+    assert all(w._value is None for w in counted.weights)

@@ -169,6 +169,28 @@ def test_mixed_bfloat16_smoke_of_the_cnn_reproductions(tmp_path, backend, shard,
         assert "=nan" not in claims.lower() and "=inf" not in claims.lower(), claims
 
 
+@pytest.mark.parametrize("name", ["googlenet_inception", "resnext_cardinality"])
+def test_a_run_keeps_its_precision_after_counting_full_size_networks(name, tmp_path, monkeypatch):
+    """Found reading the code: both count a full-size network's parameters before training, and cleared
+    Keras's session after each, which also cleared the run's dtype policy (and a JAX run's distribution):
+    with --precision mixed_bfloat16 they trained float32 networks. In process, on the suite's backend."""
+    from keras_repro.suite import registry, runner
+    from keras_repro.suite.runtime import Runtime
+
+    policies = []
+    real_fit = Runtime.fit
+
+    def fit(self, model, *args, **kwargs):
+        policies.append(model.dtype_policy.name)
+        return real_fit(self, model, *args, **kwargs)
+
+    monkeypatch.setattr(Runtime, "fit", fit)
+    outcome = runner.run_reproduction(registry.get(name), profile="smoke", precision="mixed_bfloat16",
+                                      dry_run=True, out=tmp_path, log=lambda message: None)
+    assert json.loads((outcome.path / "run.json").read_text())["status"] == "completed"
+    assert policies and set(policies) == {"mixed_bfloat16"}, policies
+
+
 def test_cnn_reproductions_are_all_covered():
     assert sorted(n for shard, _ in BF16_SHARDS for n in shard) == sorted(CNN_REPRODUCTIONS)
 
