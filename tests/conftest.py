@@ -11,6 +11,39 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Tests of a minute or more, longest first: they start first, so the short ones fill both cores at the end
+# instead of one long test running alone after everything else (xdist hands out tests in collection order;
+# a CI run once spent its last 11 minutes so). Seconds measured in a CI-like run (2026-12-07), rounded.
+LONG_TESTS = (
+    "tests/test_run_anywhere.py::test_smoke_on_jax_without_tensorflow",  # 4 shards, 120-320 s each
+    "tests/test_run_anywhere.py::test_full_profile_dry_run",  # 4 shards, 140-180 s each
+    "tests/test_fault_injection.py::",  # 130 s
+    "tests/test_models_bf16.py::test_cnn_models_train_in_mixed_bfloat16_on_jax",  # 120 s
+    "tests/test_scale.py::test_mixed_bfloat16_smoke_of_the_cnn_reproductions",  # 6 of 25-65 s
+    "tests/test_scale.py::test_jobs_give_the_same_claims_tables_as_the_serial_run",  # 57 s
+    "tests/test_keras_generic.py::test_the_same_tests_pass_on_jax",  # 50 s
+    "tests/test_progress.py::test_a_terminal_gets_a_redrawn_bar_and_a_pipe_gets_lines",  # 48 s
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run :data:`LONG_TESTS` first, in that order (the rest keep theirs)."""
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONG_TESTS) if item.nodeid.startswith(prefix)), len(LONG_TESTS))
+
+    items.sort(key=rank)  # stable
+
+
+def balanced_shards(costs: dict[str, float], shards: int) -> list[list[str]]:
+    """Split names into ``shards`` lists of about equal total cost (longest first, each to the lightest shard),
+    each list sorted by name."""
+    loads = [(0.0, k, []) for k in range(shards)]
+    for name in sorted(costs, key=lambda n: (-costs[n], n)):
+        load, k, names = min(loads)
+        names.append(name)
+        loads[k] = (load + costs[name], k, names)
+    return [sorted(names) for _, _, names in sorted(loads, key=lambda entry: entry[1])]
+
 
 def run_python(code: str, backend: str = "tensorflow", timeout: float = 300, cwd: Path | None = None,
                env: dict | None = None) -> subprocess.CompletedProcess:

@@ -10,12 +10,25 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import REPO, write_import_blocker
+from conftest import REPO, balanced_shards, write_import_blocker
 from test_backends import installed, repro, user_env
 
 NAMES = sorted(p.stem for p in (REPO / "reproductions").glob("*.py") if not p.stem.startswith("_"))
 SHARDS = 4
+# Seconds each run took in these tests (CI-like run, 2026-12-07; the rest took about 10 or less), so that
+# the shards take about as long as each other: split alphabetically, one JAX shard took 315 s, another 124.
+SMOKE_ON_JAX_S = {"googlenet_inception": 150, "vgg_progressive": 105, "resnext_cardinality": 70,
+                  "resnet_degradation": 45, "alexnet": 32, "overfitting_levers": 30, "conv_arithmetic": 20,
+                  "adam_sweep": 20, "dropout": 17, "dropconnect": 16, "vanishing_gradients": 16,
+                  "autoencoder_pca": 16, "adaptive_steps": 16, "momentum_methods": 15}
+FULL_DRY_RUN_S = {"vgg_progressive": 90, "super_resolution": 63, "resnet_degradation": 49,
+                  "resnext_cardinality": 46, "autoencoder_pca": 44, "googlenet_inception": 33, "adam_sweep": 25,
+                  "universal_approximation": 23, "segmentation": 20, "overfitting_levers": 18,
+                  "vanishing_gradients": 17, "localization": 14}
 
+
+def shards(seconds: dict[str, float]) -> list[list[str]]:
+    return balanced_shards({name: seconds.get(name, 8) for name in NAMES}, SHARDS)
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +39,21 @@ def no_tensorflow_env(tmp_path_factory):
     return user_env(PYTHONPATH=str(site))
 
 
-def shard(k: int) -> list[str]:
-    return NAMES[k::SHARDS]
-
-
 def completed_runs(out, names) -> dict[str, dict]:
     runs = {}
     for name in names:
         (run_json,) = out.glob(f"{name}/*/run.json")
         runs[name] = json.loads(run_json.read_text())
     return runs
+
+
+@pytest.mark.parametrize("seconds", [SMOKE_ON_JAX_S, FULL_DRY_RUN_S])
+def test_the_shards_run_every_reproduction_once_and_take_about_as_long(seconds):
+    split = shards(seconds)
+    assert sorted(n for names in split for n in names) == NAMES and len(split) == SHARDS
+    assert set(seconds) <= set(NAMES)  # a renamed reproduction would silently lose its weight
+    totals = [sum(seconds.get(n, 8) for n in names) for names in split]
+    assert max(totals) - min(totals) <= max(seconds.values()) / 2, totals
 
 
 def test_the_blocker_blocks(no_tensorflow_env):
@@ -50,7 +68,7 @@ def test_the_blocker_blocks(no_tensorflow_env):
 @pytest.mark.skipif(not installed("jax"), reason="jax is not installed")
 @pytest.mark.parametrize("k", range(SHARDS))
 def test_smoke_on_jax_without_tensorflow(k, no_tensorflow_env, tmp_path):
-    names = shard(k)
+    names = shards(SMOKE_ON_JAX_S)[k]
     proc = repro("run", *names, "--backend", "jax", "--profile", "smoke", "--out", str(tmp_path),
                  env=no_tensorflow_env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -62,7 +80,7 @@ def test_smoke_on_jax_without_tensorflow(k, no_tensorflow_env, tmp_path):
 @pytest.mark.skipif(not installed("torch"), reason="torch is not installed (not in the test extra: its wheels are large)")
 @pytest.mark.parametrize("k", range(SHARDS))
 def test_smoke_on_torch(k, tmp_path):
-    names = shard(k)
+    names = shards(SMOKE_ON_JAX_S)[k]
     proc = repro("run", *names, "--backend", "torch", "--profile", "smoke", "--out", str(tmp_path), timeout=1800)
     assert proc.returncode == 0, proc.stderr[-4000:]
     for name, info in completed_runs(tmp_path, names).items():
@@ -73,7 +91,7 @@ def test_smoke_on_torch(k, tmp_path):
 def test_full_profile_dry_run(k, tmp_path):
     """`repro run NAME --profile full --dry-run`: full config, data of the real shape, full-size models, a
     few training batches, no verdicts."""
-    names = shard(k)
+    names = shards(FULL_DRY_RUN_S)[k]
     proc = repro("run", *names, "--profile", "full", "--dry-run", "--out", str(tmp_path), timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     for name, info in completed_runs(tmp_path, names).items():

@@ -191,6 +191,15 @@ def test_a_run_keeps_its_precision_after_counting_full_size_networks(name, tmp_p
     assert policies and set(policies) == {"mixed_bfloat16"}, policies
 
 
+def test_no_reproduction_clears_the_session():
+    """``keras.backend.clear_session()`` resets the run's dtype policy and distribution (above); networks built
+    only to be counted use ``shapes_only()`` instead."""
+    from conftest import REPO
+
+    callers = [p.name for p in (REPO / "reproductions").glob("*.py") if "clear_session(" in p.read_text()]
+    assert callers == []
+
+
 def test_cnn_reproductions_are_all_covered():
     assert sorted(n for shard, _ in BF16_SHARDS for n in shard) == sorted(CNN_REPRODUCTIONS)
 
