@@ -28,6 +28,7 @@ import pandas as pd
 
 from keras_repro.data import first_batch, iterate_batches, make_datasets, parse_spec
 from keras_repro.measures.conv_arithmetic import measured_receptive_field, receptive_field, stacked_conv_weights
+from keras_repro.measures.flops import shapes_only
 from keras_repro.models import alexnet
 from keras_repro.optimizers import make_optimizer
 from keras_repro.suite.claims import Claim, all_of, at_most, equals, is_true
@@ -122,8 +123,9 @@ def plot_run(history: dict, batch: np.ndarray):
 def run(ctx):
     cfg = ctx.config
 
-    # (a) the true-size architecture: shapes only, no 244 MB of random weights
-    with keras.StatelessScope():
+    # (a) the true-size architecture: shapes only, no 244 MB of random weights (a plain keras.StatelessScope
+    # initialised them all on leaving)
+    with shapes_only():
         full = alexnet()
         convs = [layer for layer in full.layers if isinstance(layer, keras.layers.Conv2D)]
         dense = [layer for layer in full.layers if isinstance(layer, keras.layers.Dense)]

@@ -169,11 +169,12 @@ def test_mixed_bfloat16_smoke_of_the_cnn_reproductions(tmp_path, backend, shard,
         assert "=nan" not in claims.lower() and "=inf" not in claims.lower(), claims
 
 
-@pytest.mark.parametrize("name", ["googlenet_inception", "resnext_cardinality"])
+@pytest.mark.parametrize("name", ["googlenet_inception"])
 def test_a_run_keeps_its_precision_after_counting_full_size_networks(name, tmp_path, monkeypatch):
-    """Found reading the code: both count a full-size network's parameters before training, and cleared
-    Keras's session after each, which also cleared the run's dtype policy (and a JAX run's distribution):
-    with --precision mixed_bfloat16 they trained float32 networks. In process, on the suite's backend."""
+    """Found reading the code: googlenet_inception and resnext_cardinality count full-size networks before
+    training, and cleared Keras's session after each, which also cleared the run's dtype policy (and a JAX
+    run's distribution): with --precision mixed_bfloat16 they trained float32 networks. In process, on the
+    suite's backend; both failed before the fix (resnext_cardinality is left to the check below, for time)."""
     from keras_repro.suite import registry, runner
     from keras_repro.suite.runtime import Runtime
 
