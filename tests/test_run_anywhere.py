@@ -27,8 +27,11 @@ FULL_DRY_RUN_S = {"vgg_progressive": 90, "super_resolution": 63, "resnet_degrada
                   "vanishing_gradients": 17, "localization": 14}
 
 
+OTHERS_S = 8  # a reproduction not listed
+
+
 def shards(seconds: dict[str, float]) -> list[list[str]]:
-    return balanced_shards({name: seconds.get(name, 8) for name in NAMES}, SHARDS)
+    return balanced_shards({name: seconds.get(name, OTHERS_S) for name in NAMES}, SHARDS)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +55,10 @@ def test_the_shards_run_every_reproduction_once_and_take_about_as_long(seconds):
     split = shards(seconds)
     assert sorted(n for names in split for n in names) == NAMES and len(split) == SHARDS
     assert set(seconds) <= set(NAMES)  # a renamed reproduction would silently lose its weight
-    totals = [sum(seconds.get(n, 8) for n in names) for names in split]
-    assert max(totals) - min(totals) <= max(seconds.values()) / 2, totals
+    # with a dozen small runs to even them out, the shards differ by about one small run (split alphabetically,
+    # as before, they differed by 113 s on JAX and 29 s in the dry runs)
+    totals = [sum(seconds.get(n, OTHERS_S) for n in names) for names in split]
+    assert max(totals) - min(totals) <= 2 * OTHERS_S, totals
 
 
 def test_the_blocker_blocks(no_tensorflow_env):

@@ -50,10 +50,7 @@ def shapes_only() -> Iterator[None]:
     """
     from keras.src.backend.common import global_state  # the deferred variables' list has no public API
 
-    def pending() -> list:
-        return list(global_state.get_global_attribute("uninitialized_variables", None) or [])
-
-    before = pending()
+    before = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
     try:
         with keras.StatelessScope(initialize_variables=False):
             yield
