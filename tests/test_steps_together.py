@@ -44,6 +44,47 @@ def test_an_epoch_shorter_than_the_group_runs_its_steps(monkeypatch):
     assert int(model.optimizer.iterations.numpy()) == 6
 
 
+@pytest.mark.parametrize("source", ["endless dataset", "arrays", "finite dataset"])
+def test_an_epoch_that_the_group_does_not_divide_runs_exactly_its_steps(monkeypatch, source):
+    """Keras runs whole groups of ``steps_per_execution`` steps while the data last: 20 steps per epoch
+    grouped by 16 ran 32 on an endless dataset (overfitting_levers' augmentation fits trained 80 steps an
+    epoch instead of 70). The same steps and numbers as one step per call, every epoch."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(320, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    steps = 20 if source == "endless dataset" else None
+
+    def fit(together):
+        if source == "endless dataset":
+            data = (tf.data.Dataset.from_tensor_slices((x, y)).batch(16).repeat(),)
+        elif source == "finite dataset":  # 21 batches an epoch, the last one partial
+            data = (tf.data.Dataset.from_tensor_slices((x[:313], y[:313])).batch(15),)
+        else:  # 20 batches an epoch, the last one partial
+            data = (x[:313], y[:313])
+        monkeypatch.setenv("REPRO_STEPS_TOGETHER", together)
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(2, activation="softmax")])
+        model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
+        kwargs = {"steps_per_epoch": steps} if steps else {}
+        if source == "arrays":
+            kwargs.update(batch_size=16, shuffle=False)
+        history = Runtime(log=lambda message: None, verbosity=0).fit(model, *data, epochs=2, **kwargs)
+        return model, history
+
+    grouped, grouped_history = fit(str(STEPS_TOGETHER))
+    one, one_history = fit("1")
+    per_epoch = {"endless dataset": 20, "arrays": 20, "finite dataset": 21}[source]
+    assert int(one.optimizer.iterations.numpy()) == 2 * per_epoch
+    assert int(grouped.optimizer.iterations.numpy()) == 2 * per_epoch
+    assert grouped.steps_per_execution > 1
+    np.testing.assert_allclose(grouped_history.history["loss"], one_history.history["loss"], rtol=1e-6)
+    for a, b in zip(grouped.get_weights(), one.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 class _EveryBatch(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()

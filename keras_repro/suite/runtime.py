@@ -488,8 +488,14 @@ class Runtime:
             return
         if _watches_batches(callbacks):
             return
-        steps = kwargs.get("steps_per_epoch") or _batches(data, kwargs.get("batch_size") or 32)
-        together = int(min(limit, steps)) if steps != float("inf") else limit
+        if kwargs.get("steps_per_epoch"):
+            # Keras runs whole groups while the data last: on an endless stream, 70 steps an epoch grouped by
+            # 16 would run 80. A group that divides the epoch runs exactly its steps.
+            steps = int(kwargs["steps_per_epoch"])
+            together = max(k for k in range(1, min(limit, steps) + 1) if steps % k == 0)
+        else:  # a pass over finite data ends the last group early (tests/test_steps_together.py)
+            steps = _batches(data, kwargs.get("batch_size") or 32)
+            together = int(min(limit, steps)) if steps != float("inf") else limit
         if together > 1:
             model.steps_per_execution = together
             self.facts["steps_together"] = max(int(self.facts.get("steps_together", 1)), together)
