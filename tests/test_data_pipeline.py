@@ -116,6 +116,29 @@ def test_eval_image_is_the_centre_crop(encoded):
     np.testing.assert_allclose(out, expected, atol=1e-3)
 
 
+@pytest.mark.parametrize("augment", ["alexnet", "inception", "none"])
+def test_training_images_are_exactly_the_resized_uint8_crops(augment):
+    """The pipeline resizes a float32 copy of the crop (faster on a CPU): bit for bit what resizing the uint8
+    crop gives, down- and upscaling, for every window and flip."""
+    rng = np.random.default_rng(0)
+    for i, (h, w, size) in enumerate([(300, 410, 224), (97, 61, 224), (64, 64, 32), (500, 333, 96)]):
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        seed = tf.constant([i, 5], tf.int64)
+        out = transforms.train_image(tf.constant(image), seed, encoded=False, augment=augment, image_size=size,
+                                     channels=3, crop_fraction=0.875, flip=True).numpy()
+        # the same crop and flip, then the uint8 resize the pipeline used before
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        window = {"alexnet": lambda: transforms.square_window(h, w, 0.875, crop_seed),
+                  "inception": lambda: transforms.inception_window(h, w, crop_seed),
+                  "none": lambda: transforms.square_window(h, w, 1.0)}[augment]
+        y, x, ch, cw = (int(v) for v in window())
+        crop = image[y:y + ch, x:x + cw]
+        if augment != "none" and float(tf.random.stateless_uniform([], seed=flip_seed)) < 0.5:
+            crop = crop[:, ::-1]
+        expected = tf.image.resize(tf.constant(crop), [size, size], method="bilinear", antialias=False) * (1 / 255)
+        np.testing.assert_array_equal(out, expected.numpy())
+
+
 def test_jpeg_decode_and_crop_equals_decode_then_crop():
     image = _gradient_image(64, 96)
     jpeg = tf.io.encode_jpeg(image, quality=95)

@@ -107,7 +107,10 @@ def _finish(image, image_size: int, mean, std):
     The normalisation is one multiply-add by constants of the image's full shape: a per-channel
     vector would broadcast, and broadcasting in TensorFlow's CPU kernels costs more than the resize.
     """
-    resized = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=False)
+    # float32 input: the same outputs as resizing the uint8 image, and TensorFlow's CPU kernel takes a
+    # third less time on it (docs/data.md)
+    resized = tf.image.resize(tf.cast(image, tf.float32), [image_size, image_size], method="bilinear",
+                              antialias=False)
     if mean is None:
         return resized * (1.0 / 255.0)
     shape = (image_size, image_size, len(mean))
