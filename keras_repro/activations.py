@@ -15,3 +15,8 @@ def heaviside(x):
     weights from a smooth surrogate (a sigmoid) trained first.
     """
     return ops.cast(ops.greater(x, 0), x.dtype)
+
+
+import keras_repro as _package  # noqa: E402
+
+_package._register_deferred()  # if Keras was first imported from this module, every module registers now

@@ -89,3 +89,8 @@ class SummedPixelBCE(keras.losses.Loss):
         y_true = ops.cast(ops.reshape(y_true, ops.shape(y_pred)), y_pred.dtype)
         per_pixel = _bce_from_logits(y_true, y_pred)
         return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=-1)
+
+
+import keras_repro as _package  # noqa: E402
+
+_package._register_deferred()  # if Keras was first imported from this module, every module registers now

@@ -70,6 +70,25 @@ assert type(model.layers[0]).__name__ == "DropConnect"
         assert proc.returncode == 0, proc.stderr[-3000:]
 
 
+@pytest.mark.parametrize("first", ["from keras_repro.layers import DropConnect",
+                                   "import keras_repro.layers.regularization",
+                                   "from keras_repro.models import resnext",
+                                   "import keras_repro.losses"])
+def test_a_program_can_start_with_any_public_module(first):
+    """A fresh program whose first import is one of the package's modules (which imports Keras, whose import
+    registers every module): `from keras_repro.layers import DropConnect` failed with a circular ImportError."""
+    code = f"""
+{first}
+import keras
+for name in ("DropConnect", "GroupedConv2D", "ClassicDropout"):
+    assert keras.saving.get_registered_object(f"keras_repro>{{name}}") is not None, name
+"""
+    backend = "jax" if installed("jax") else "tensorflow"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=user_env(KERAS_BACKEND=backend), cwd=REPO.parent)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def test_show_lists_preconditions_and_the_smallest_effect(tmp_path):
     proc = repro("show", "gd_variants", "--results-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]

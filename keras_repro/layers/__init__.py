@@ -3,3 +3,8 @@ from keras_repro.layers.convolution import GroupedConv2D
 from keras_repro.layers.regularization import ClassicDropout, DropConnect
 
 __all__ = ["ClassicDropout", "DropConnect", "GroupedConv2D"]
+
+
+import keras_repro as _package  # noqa: E402
+
+_package._register_deferred()  # if Keras was first imported from this module, every module registers now

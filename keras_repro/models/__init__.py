@@ -15,3 +15,8 @@ from keras_repro.models.preprocessing import (  # noqa: F401,E402
 from keras_repro.models.vgg import (  # noqa: F401,E402
     copy_weights_by_name, grow_vgg, vgg, vgg11, vgg13, vgg16, vgg19, vgg_backbone, vgg_block, vgg_depth,
 )
+
+
+import keras_repro as _package  # noqa: E402
+
+_package._register_deferred()  # if Keras was first imported from this module, every module registers now

@@ -23,3 +23,8 @@ from keras_repro.optimizers.rmsprop import RMSprop
 from keras_repro.optimizers.rprop import Rprop
 
 __all__ = ["Adam", "EMA", "Momentum", "Nesterov", "OPTIMIZER_NAMES", "RMSprop", "Rprop", "make_optimizer"]
+
+
+import keras_repro as _package  # noqa: E402
+
+_package._register_deferred()  # if Keras was first imported from this module, every module registers now
