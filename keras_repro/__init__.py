@@ -21,9 +21,6 @@ _REGISTERING = ("activations", "layers", "losses", "models", "optimizers")
 _registered = False
 
 
-_deferred = False  # Keras was imported from inside one of those modules: they register when it ends
-
-
 def _register() -> None:
     """Import the modules that register custom objects (Keras is imported by then)."""
     global _registered
@@ -36,8 +33,7 @@ def _register() -> None:
 
 def _registering_module_in_progress() -> bool:
     """Whether one of the registering modules (or a module inside them) is part-way through its import."""
-    prefixes = tuple(f"{__name__}.{name}" for name in _REGISTERING)
-    return any((name in prefixes or name.startswith(tuple(p + "." for p in prefixes)))
+    return any(".".join(name.split(".")[:2]) in {f"{__name__}.{n}" for n in _REGISTERING}
                and getattr(getattr(module, "__spec__", None), "_initializing", False)
                for name, module in list(sys.modules.items()))
 
@@ -45,18 +41,10 @@ def _registering_module_in_progress() -> bool:
 def _register_when_keras_is_imported() -> None:
     """Called when Keras's first import ends. If that import came from one of the registering modules (say
     ``from keras_repro.layers import DropConnect`` first thing in a program), importing all of them now
-    would meet that module half-initialised (``keras_repro.models`` imports ``GroupedConv2D`` from it), so
-    they register at the end of that module instead (:func:`_register_deferred`)."""
-    global _deferred
-    if _registering_module_in_progress():
-        _deferred = True
-    else:
-        _register()
-
-
-def _register_deferred() -> None:
-    """The last line of every registering module: completes a registration deferred until then."""
-    if _deferred:
+    would meet that module half-initialised (``keras_repro.models`` imports ``GroupedConv2D`` from it); each
+    registering module ends by calling :func:`_register` (Keras is imported by then), so the first of them
+    to finish registers all."""
+    if not _registering_module_in_progress():
         _register()
 
 

@@ -93,4 +93,4 @@ class SummedPixelBCE(keras.losses.Loss):
 
 import keras_repro as _package  # noqa: E402
 
-_package._register_deferred()  # if Keras was first imported from this module, every module registers now
+_package._register()  # every registering module, if Keras's first import came from this one

@@ -19,4 +19,4 @@ from keras_repro.models.vgg import (  # noqa: F401,E402
 
 import keras_repro as _package  # noqa: E402
 
-_package._register_deferred()  # if Keras was first imported from this module, every module registers now
+_package._register()  # every registering module, if Keras's first import came from this one

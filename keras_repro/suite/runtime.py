@@ -491,8 +491,7 @@ class Runtime:
         if kwargs.get("steps_per_epoch"):
             # Keras runs whole groups while the data last: on an endless stream, 70 steps an epoch grouped by
             # 16 would run 80. A group that divides the epoch runs exactly its steps.
-            steps = int(kwargs["steps_per_epoch"])
-            together = max(k for k in range(1, min(limit, steps) + 1) if steps % k == 0)
+            together = _largest_divisor(int(kwargs["steps_per_epoch"]), limit)
         else:  # a pass over finite data ends the last group early (tests/test_steps_together.py)
             steps = _batches(data, kwargs.get("batch_size") or 32)
             together = int(min(limit, steps)) if steps != float("inf") else limit
@@ -1071,6 +1070,11 @@ class _TrimmedPyDataset(keras.utils.PyDataset):
         self._inner.on_epoch_end()
 
 
+def _largest_divisor(n: int, limit: int) -> int:
+    """The largest divisor of ``n`` not above ``limit`` (1 at least)."""
+    return max(d for d in range(1, max(1, min(limit, n)) + 1) if n % d == 0)
+
+
 def _batches(data, batch_size: int) -> float:
     """Batches in one pass over ``data`` (arrays, a tf.data pipeline or a PyDataset); inf if unknown."""
     import math
@@ -1101,7 +1105,7 @@ def full_batch_fit(runtime: Runtime, model: keras.Model, x, y, steps: int, *, ch
     if steps < 1:
         raise ValueError(f"steps must be >= 1. Received: steps={steps}")
     # epochs of equal length that add up to ``steps`` exactly (150 steps in epochs of 100 ran 200)
-    chunk = max(d for d in range(1, max(1, min(chunk, steps)) + 1) if steps % d == 0)
+    chunk = _largest_divisor(steps, chunk)
     x, y = np.asarray(x), np.asarray(y)
     # PyTorch's trainer runs one step per execution (it refuses more); the tiled epoch still saves the
     # per-epoch overhead there
