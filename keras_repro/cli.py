@@ -139,6 +139,8 @@ def show(name: str, results_dir: Path):
             click.echo("\n".join(text.paragraphs(f"note: {claim.note}", width, "      ")))
     if repro.single_device:
         say("\ndevices: one (steps optimisers by hand; repro run --devices is ignored for it)")
+    if repro.timed:
+        say("\ntimed: measures wall-clock seconds, so repro run --jobs runs it with no other run beside it")
     click.echo("\nconfig (default profile; change with --set key=value):")
     for field in config_mod.describe_fields(repro.config):
         changes = ", ".join(f"{p}={repro.config.PROFILES[p][field.name]!r}" for p in ("smoke", "full")
@@ -472,7 +474,7 @@ def _run_jobs(repros, jobs, *, profile, backend, seed, settings, out, dry_run, d
                 bold=True, err=True)
     try:
         done = jobs_mod.run_jobs([r.name for r in repros], jobs, child, out, lambda m: click.echo(m, err=True),
-                                 devices_per_job=n_devices)
+                                 devices_per_job=n_devices, alone={r.name for r in repros if r.timed})
     except KeyboardInterrupt as exc:
         from keras_repro.suite import interrupts
 

@@ -228,6 +228,33 @@ def test_jobs_give_the_same_claims_tables_as_the_serial_run(tmp_path):
     assert all(name in proc.stdout for name in CHEAP)
 
 
+def test_a_timed_reproduction_runs_with_no_other_run_beside_it(tmp_path):
+    """gd_variants measures seconds per step: under --jobs no other run may share the machine with it."""
+    import re
+
+    names = [CHEAP[0], "gd_variants", CHEAP[1]]
+    proc = _repro("run", *names, "--profile", "smoke", "--jobs", "2", "--out", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = re.findall(r"(started|finished) +(\w+)", proc.stderr)
+    assert sorted(n for kind, n in events if kind == "started") == sorted(names), proc.stderr
+    running = set()
+    for kind, name in events:
+        if kind == "started":
+            assert name != "gd_variants" or not running, proc.stderr  # it starts on an idle machine...
+            assert "gd_variants" not in running, proc.stderr  # ...and nothing starts beside it
+            running.add(name)
+        else:
+            running.discard(name)
+    for name in names:  # run.json says how each ran
+        (folder,) = (tmp_path / name).iterdir()
+        info = json.loads((folder / "run.json").read_text())
+        assert info["jobs"] == {"workers": 2, "alone": name == "gd_variants"}, name
+    # a run outside --jobs says nothing of jobs
+    proc = _repro("run", CHEAP[0], "--profile", "smoke", "--out", str(tmp_path / "single"), cwd=tmp_path)
+    (folder,) = (tmp_path / "single" / CHEAP[0]).iterdir()
+    assert "jobs" not in json.loads((folder / "run.json").read_text())
+
+
 def test_a_worker_that_dies_fails_its_run_and_the_others_go_on(tmp_path):
     import signal
     import time

@@ -3,7 +3,9 @@
 Each worker is a fresh ``repro run NAME ...`` process (its own Keras, its own run folder), so a
 worker that dies takes only its own run with it: its run folder is marked ``failed`` here and the
 others go on. Where GPUs exist, each worker slot is pinned to its own GPU(s) with
-``CUDA_VISIBLE_DEVICES``. Imports neither Keras nor a backend.
+``CUDA_VISIBLE_DEVICES``. A reproduction that measures wall-clock time (``timed``) runs alone: it starts
+when no other worker runs, and none starts beside it. Each worker's environment says how it ran
+(:data:`JOBS_ENV`, recorded in run.json as ``jobs``). Imports neither Keras nor a backend.
 """
 from __future__ import annotations
 
@@ -19,6 +21,19 @@ from pathlib import Path
 from typing import Callable
 
 from keras_repro.suite import results
+
+# set in each worker's environment: "<workers>" or "<workers>:alone" (run.json's ``jobs``, see :func:`recorded`)
+JOBS_ENV = "REPRO_JOBS_WORKER"
+
+
+def recorded() -> dict:
+    """What run.json says of a run started by ``repro run --jobs``: ``{"jobs": {"workers": N, "alone": bool}}``
+    (``alone``: no other run shared the machine with it); empty for any other run."""
+    value = os.environ.get(JOBS_ENV, "")
+    workers, _, alone = value.partition(":")
+    if not workers.isdigit():
+        return {}
+    return {"jobs": {"workers": int(workers), "alone": alone == "alone"}}
 
 
 def visible_gpus() -> list[str]:
@@ -52,14 +67,16 @@ def _run_folders(out: Path, name: str) -> set[str]:
 
 
 def run_jobs(names: list[str], jobs: int, child_args: list[str], out: Path, echo: Callable[[str], None],
-             devices_per_job: int = 1) -> list[Job]:
+             devices_per_job: int = 1, alone: set[str] | frozenset[str] = frozenset()) -> list[Job]:
     """Run ``repro run NAME *child_args`` for every name, at most ``jobs`` at a time; return the jobs.
 
     ``child_args`` must contain ``--out OUT``; run folders are found as the new folder under
-    ``OUT/NAME`` (one worker per reproduction, so it is unambiguous).
+    ``OUT/NAME`` (one worker per reproduction, so it is unambiguous). The names in ``alone`` run first,
+    one at a time with no other worker beside them (they measure wall-clock time).
     """
     gpus = visible_gpus()
-    pending = [Job(n) for n in names]
+    # the lone runs first: they start on an idle machine without waiting for others to drain
+    pending = [Job(n) for n in names if n in alone] + [Job(n) for n in names if n not in alone]
     running: list[Job] = []
     done: list[Job] = []
     free = list(range(jobs))
@@ -67,10 +84,13 @@ def run_jobs(names: list[str], jobs: int, child_args: list[str], out: Path, echo
     logs = Path(tempfile.mkdtemp(prefix="repro-jobs-"))
     try:
         while pending or running:
-            while pending and free:
+            while pending and free and not any(j.name in alone for j in running):
+                if pending[0].name in alone and running:
+                    break  # it waits for the machine to be idle
                 job = pending.pop(0)
                 job.slot = free.pop(0)
                 env = dict(os.environ)
+                env[JOBS_ENV] = f"{jobs}:alone" if job.name in alone else str(jobs)
                 if gpus:
                     env["CUDA_VISIBLE_DEVICES"] = ",".join(
                         gpus[(job.slot * devices_per_job + i) % len(gpus)] for i in range(devices_per_job))

@@ -47,6 +47,7 @@ class Reproduction:
     run: Callable
     module: str
     single_device: bool = False  # steps optimisers by hand: --devices is ignored (one line says so)
+    timed: bool = False  # measures wall-clock time: under --jobs it runs with no other run beside it
     doc: str | None = None  # the module's docstring when read without importing it (metadata_only)
 
     @property
@@ -70,11 +71,12 @@ _REGISTRY: dict[str, Reproduction] = {}
 
 
 def reproduction(name: str, *, title: str, claims: Sequence[Claim], config: type[ReproConfig],
-                 single_device: bool = False):
+                 single_device: bool = False, timed: bool = False):
     """Register the decorated ``run(ctx)`` function as the reproduction ``name``.
 
     ``single_device``: the reproduction steps optimisers by hand (outside ``ctx.fit``), so it always
-    runs on one device and ``repro run --devices`` is ignored for it.
+    runs on one device and ``repro run --devices`` is ignored for it. ``timed``: a measure is wall-clock
+    time, which another run on the same machine would inflate, so ``repro run --jobs`` runs it alone.
     """
     if not claims:
         raise ValueError(f"reproduction {name!r} declares no claims")
@@ -85,12 +87,12 @@ def reproduction(name: str, *, title: str, claims: Sequence[Claim], config: type
     def decorate(fn: Callable) -> Callable:
         if _CAPTURE is not None:  # reading metadata (see the module docstring): recorded, not registered
             _CAPTURE.append(Reproduction(name, title, tuple(claims), config, _not_imported, fn.__module__,
-                                         single_device, doc=""))
+                                         single_device, timed, doc=""))
             return fn
         if name in _REGISTRY and _REGISTRY[name].module != fn.__module__:
             warnings.warn(f"reproduction {name!r} registered again by {fn.__module__} "
                           f"(was {_REGISTRY[name].module}); the later one wins", stacklevel=2)
-        _REGISTRY[name] = Reproduction(name, title, tuple(claims), config, fn, fn.__module__, single_device)
+        _REGISTRY[name] = Reproduction(name, title, tuple(claims), config, fn, fn.__module__, single_device, timed)
         return fn
 
     return decorate

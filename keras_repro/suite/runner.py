@@ -24,9 +24,10 @@ import pandas as pd
 
 from keras_repro.suite import claims as claims_mod
 from keras_repro.suite import interrupts, provenance, registry, results
+from keras_repro.suite import jobs as jobs_mod
 from keras_repro.suite.config import ReproConfig, check_seed, make_config
-from keras_repro.suite.run_record import RunRecord
 from keras_repro.suite.registry import Reproduction
+from keras_repro.suite.run_record import RunRecord
 from keras_repro.suite.runtime import Runtime
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # plots are files; never open a window
@@ -327,6 +328,7 @@ def run_reproduction(repro: Reproduction, *, profile: str = "default", seed: int
         "precision": precision,  # both rewritten in full when the run ends (from the runtime's facts)
         "distribution": {"devices": n_devices},
         **({"resumable": True} if resumable else {}),
+        **jobs_mod.recorded(),  # started by repro run --jobs: how many workers, and whether it ran alone
     }
     if previous is not None:
         folder = Path(resume)
