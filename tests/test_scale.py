@@ -251,6 +251,7 @@ def test_a_timed_reproduction_runs_with_no_other_run_beside_it(tmp_path):
         assert info["jobs"] == {"workers": 2, "alone": name == "gd_variants"}, name
     # a run outside --jobs says nothing of jobs
     proc = _repro("run", CHEAP[0], "--profile", "smoke", "--out", str(tmp_path / "single"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     (folder,) = (tmp_path / "single" / CHEAP[0]).iterdir()
     assert "jobs" not in json.loads((folder / "run.json").read_text())
 
